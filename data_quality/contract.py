@@ -1,0 +1,113 @@
+"""The data contract for raw inputs (DESIGN.md, "Data contract")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["id", "string", "timestamp", "date", "amount", "enum", "json"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    required: bool = True
+    allowed: tuple[str, ...] = ()  # for enums
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    optional: bool = False  # an optional entity may be absent from the landing
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def duckdb_type(self, col: Column) -> str:
+        return {
+            "timestamp": "TIMESTAMPTZ",
+            "date": "DATE",
+            "amount": "DOUBLE",
+        }.get(col.kind, "VARCHAR")
+
+
+ORDER_STATUSES = ("paid", "refunded", "cancelled")
+
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in (
+        Entity(
+            "events",
+            (
+                Column("event_id", "id"),
+                Column("user_id", "id"),
+                Column("event_name", "id"),
+                Column("event_time", "timestamp"),
+                Column("session_id", "string", required=False),
+                Column("platform", "string", required=False),
+                Column("campaign_id", "string", required=False),
+                Column("properties", "json", required=False),
+            ),
+            key=("event_id",),
+        ),
+        Entity(
+            "users",
+            (
+                Column("user_id", "id"),
+                Column("signup_time", "timestamp"),
+                Column("channel", "string", required=False),
+                Column("referrer_user_id", "string", required=False),
+            ),
+            key=("user_id",),
+        ),
+        Entity(
+            "orders",
+            (
+                Column("order_id", "id"),
+                Column("user_id", "id"),
+                Column("order_time", "timestamp"),
+                Column("amount", "amount"),
+                Column("currency", "string", required=False),
+                Column("status", "enum", allowed=ORDER_STATUSES),
+            ),
+            key=("order_id",),
+        ),
+        Entity(
+            "experiment_assignments",
+            (
+                Column("experiment_id", "id"),
+                Column("variant", "id"),
+                Column("user_id", "id"),
+                Column("assigned_time", "timestamp"),
+            ),
+            key=("experiment_id", "user_id"),
+            optional=True,
+        ),
+        Entity(
+            "channel_costs",
+            (Column("date", "date"), Column("channel", "id"), Column("spend", "amount")),
+            key=("date", "channel"),
+            optional=True,
+        ),
+    )
+}
+
+# Reasons a row can be quarantined, in the order they are checked: a row gets
+# the first that applies, so it is quarantined exactly once.
+REASONS = (
+    "malformed_row",
+    "missing_column",
+    "null_id",
+    "null_time",
+    "unparseable_time",
+    "future_time",
+    "bad_amount",
+    "negative_amount",
+    "unknown_status",
+    "unknown_event_name",
+    "duplicate_key",
+)

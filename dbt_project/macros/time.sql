@@ -1,0 +1,41 @@
+{#- Time helpers with adapter dispatch, so the project can move to Spark. -#}
+
+{#- A zoned timestamp as a naive UTC timestamp: the one storage convention. -#}
+{% macro to_utc_timestamp(column) -%}
+    {{ return(adapter.dispatch('to_utc_timestamp', 'userops')(column)) }}
+{%- endmacro %}
+{% macro default__to_utc_timestamp(column) -%}timezone('UTC', {{ column }}){%- endmacro %}
+{% macro spark__to_utc_timestamp(column) -%}to_utc_timestamp({{ column }}, 'UTC'){%- endmacro %}
+
+{#- The calendar day of a naive UTC timestamp in the reporting time zone. -#}
+{% macro to_reporting_date(column) -%}
+    {{ return(adapter.dispatch('to_reporting_date', 'userops')(column)) }}
+{%- endmacro %}
+{% macro default__to_reporting_date(column) -%}
+    cast(timezone({{ sql_string(var('reporting_timezone')) }}, timezone('UTC', {{ column }})) as date)
+{%- endmacro %}
+{% macro spark__to_reporting_date(column) -%}
+    to_date(from_utc_timestamp({{ column }}, {{ sql_string(var('reporting_timezone')) }}))
+{%- endmacro %}
+
+{% macro seconds_between(start, end) -%}
+    {{ return(adapter.dispatch('seconds_between', 'userops')(start, end)) }}
+{%- endmacro %}
+{% macro default__seconds_between(start, end) -%}(epoch({{ end }}) - epoch({{ start }})){%- endmacro %}
+{% macro spark__seconds_between(start, end) -%}(unix_timestamp({{ end }}) - unix_timestamp({{ start }})){%- endmacro %}
+
+{% macro add_days(column, n) -%}
+    cast({{ dbt.dateadd('day', n, column) }} as date)
+{%- endmacro %}
+
+{#- One row per day from start to end inclusive (both date expressions). -#}
+{% macro day_spine(start, end) -%}
+    {{ return(adapter.dispatch('day_spine', 'userops')(start, end)) }}
+{%- endmacro %}
+{% macro default__day_spine(start, end) -%}
+    select cast(d as date) as activity_date
+    from (select unnest(generate_series(cast({{ start }} as timestamp), cast({{ end }} as timestamp), interval 1 day)) as d)
+{%- endmacro %}
+{% macro spark__day_spine(start, end) -%}
+    select explode(sequence(cast({{ start }} as date), cast({{ end }} as date), interval 1 day)) as activity_date
+{%- endmacro %}

@@ -1,0 +1,151 @@
+"""The one configuration object: userops.yaml, validated once into typed settings.
+
+Everything downstream (dbt vars, Python models, Dagster partitions) receives
+values from this object; nothing else reads the YAML file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG_PATH = Path("userops.yaml")
+
+# Event names reach SQL only as escaped string literals; this pattern is a
+# second fence that also keeps names readable in BI tools.
+_EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the offending key in the message."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PathsConfig(_Strict):
+    landing: Path = Path("data/landing")
+    warehouse: Path = Path("data/warehouse.duckdb")
+    dagster_home: Path = Path("data/dagster_home")
+
+
+class ActivityConfig(_Strict):
+    key_events: list[str] | None = Field(
+        default=None, description="Event names that mean real use; null = all but passive ones."
+    )
+    passive_events: list[str] = Field(default_factory=lambda: ["page_view", "app_open"])
+    known_events: list[str] | None = Field(
+        default=None, description="If set, events with other names are quarantined."
+    )
+    session_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    bounce_min_events: int = Field(default=2, ge=1)
+    bounce_min_seconds: int = Field(default=10, ge=0)
+    source: Literal["auto", "events", "orders"] = Field(
+        default="auto", description="What makes a user active; auto = orders when no events landed."
+    )
+
+    @field_validator("key_events", "passive_events", "known_events")
+    @classmethod
+    def _names_are_plain(cls, names: list[str] | None) -> list[str] | None:
+        for name in names or []:
+            if not _EVENT_NAME.match(name):
+                raise ValueError(
+                    f"event name {name!r} is not allowed: use 1-64 letters, digits, '_', '.', ':', '-'"
+                )
+        return names
+
+
+class IncrementalConfig(_Strict):
+    lookback_days: int = Field(default=2, ge=0, le=60)
+
+
+class QualityConfig(_Strict):
+    max_bad_row_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    future_tolerance_hours: float = Field(default=24.0, ge=0.0)
+
+
+class ScheduleConfig(_Strict):
+    enabled: bool = True
+    minutes_after_midnight: int = Field(default=30, ge=0, lt=24 * 60)
+
+
+class UseropsConfig(_Strict):
+    start_date: dt.date = dt.date(2025, 1, 1)
+    timezone: str = "UTC"
+    paths: PathsConfig = PathsConfig()
+    activity: ActivityConfig = ActivityConfig()
+    incremental: IncrementalConfig = IncrementalConfig()
+    quality: QualityConfig = QualityConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, tz: str) -> str:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {tz!r}") from exc
+        return tz
+
+    @model_validator(mode="after")
+    def _key_not_passive(self) -> UseropsConfig:
+        overlap = set(self.activity.key_events or []) & set(self.activity.passive_events)
+        if overlap:
+            raise ValueError(f"activity: events both key and passive: {sorted(overlap)}")
+        return self
+
+    def dbt_vars(self) -> dict[str, Any]:
+        """Constant dbt vars. They do not change between partition runs, so dbt can
+        partially parse; the run window travels through a table instead."""
+        a = self.activity
+        return {
+            "reporting_timezone": self.timezone,
+            "key_events": a.key_events,
+            "passive_events": list(a.passive_events),
+            "session_timeout_minutes": a.session_timeout_minutes,
+            "bounce_min_events": a.bounce_min_events,
+            "bounce_min_seconds": a.bounce_min_seconds,
+            "activity_source": a.source,
+            "lookback_days": self.incremental.lookback_days,
+        }
+
+
+def _format_error(exc: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration in {source}:"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)
+
+
+def parse_config(data: dict[str, Any] | None, source: str = "<dict>") -> UseropsConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid configuration in {source}: expected a mapping at the top level")
+    try:
+        return UseropsConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc, source)) from None
+
+
+def load_config(path: Path | str | None = None) -> UseropsConfig:
+    """Load and validate the config; a missing default file means all defaults."""
+    p = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+    if not p.exists():
+        if path is None:
+            return parse_config({}, "defaults")
+        raise ConfigError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    return parse_config(data, str(p))
