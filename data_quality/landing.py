@@ -463,3 +463,34 @@ def _fill_totals(con, report: SyncReport) -> None:
     report.reasons = dict(
         con.execute("select reason, count(*) from raw.quarantine group by 1 order by 1").fetchall()
     )
+
+
+ACTIVITY_TIME_COLUMNS = {"events": "event_time", "orders": "order_time"}
+
+
+def landing_time_range(landing: Path) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last parseable activity time (UTC) in the landing, or None.
+    Used to choose a run's default day range; unparseable values are ignored
+    here and quarantined by the landing itself."""
+    lo, hi = None, None
+    for entity, paths in discover_files(landing).items():
+        column = ACTIVITY_TIME_COLUMNS.get(entity)
+        if column is None:
+            continue
+        for path in paths:
+            try:
+                if path.suffix.lower() == ".parquet":
+                    values = pd.read_parquet(path, columns=[column])[column]
+                else:
+                    df, _ = read_file(path)
+                    if column not in df:
+                        continue
+                    values = df[column]
+            except (LandingError, KeyError, ValueError):
+                continue
+            ts = _parse_timestamp(values).dropna()
+            if ts.empty:
+                continue
+            lo = ts.min() if lo is None else min(lo, ts.min())
+            hi = ts.max() if hi is None else max(hi, ts.max())
+    return None if lo is None else (lo, hi)

@@ -1,0 +1,58 @@
+"""The landing asset: landing files -> raw.* tables and raw.quarantine."""
+
+
+import datetime as dt
+
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, Failure, MaterializeResult, multi_asset
+
+from data_quality.contract import ENTITIES
+from data_quality.landing import LandingError, ValidationRules, sync_landing
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.settings import Settings
+
+RAW_KEYS = {name: AssetKey(["raw", name]) for name in [*ENTITIES, "quarantine"]}
+
+
+def build_landing_asset(settings: Settings):
+    cfg = settings.config
+    known = cfg.activity.known_events
+
+    @multi_asset(
+        name="raw_landing",
+        specs=[
+            AssetSpec(key, group_name="raw", kinds={"duckdb"},
+                      description=f"Validated landing rows of {name}" if name != "quarantine"
+                      else "Rejected landing rows with reason, source file, row and run id")
+            for name, key in RAW_KEYS.items()
+        ],
+        pool=WAREHOUSE_POOL,
+    )
+    def raw_landing(context: AssetExecutionContext, warehouse: WarehouseResource):
+        rules = ValidationRules(
+            now=dt.datetime.now(dt.UTC),
+            future_tolerance=dt.timedelta(hours=cfg.quality.future_tolerance_hours),
+            known_events=frozenset(known) if known is not None else None,
+        )
+        with warehouse.connect() as con:
+            try:
+                report = sync_landing(
+                    con, settings.landing, rules, context.run_id, cfg.quality.max_bad_row_rate
+                )
+            except LandingError as exc:
+                raise Failure(description=str(exc)) from None
+        context.log.info(
+            "landing %s: %d files loaded, %d unchanged; quarantined by reason: %s",
+            settings.landing, len(report.files_loaded), report.files_unchanged, report.reasons,
+        )
+        for name, key in RAW_KEYS.items():
+            if name == "quarantine":
+                meta = {"rows": sum(report.rows_quarantined.values()), **report.reasons}
+            else:
+                meta = {
+                    "rows": report.rows_staged.get(name, 0),
+                    "quarantined": report.rows_quarantined.get(name, 0),
+                    "read_this_run": report.rows_read.get(name, 0),
+                }
+            yield MaterializeResult(asset_key=key, metadata=meta)
+
+    return raw_landing

@@ -1,0 +1,43 @@
+"""Small pure helpers for calling dbt, unit-tested on their own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import duckdb
+
+RUN_WINDOW_TABLE = "_userops.run_window"
+
+
+def vars_arg(dbt_vars: dict[str, Any]) -> list[str]:
+    """`--vars` with a stable rendering: the same config always yields the same
+    string, so dbt's partial parsing survives from one run to the next."""
+    return ["--vars", json.dumps(dbt_vars, sort_keys=True, separators=(",", ":"))]
+
+
+def build_args(dbt_vars: dict[str, Any], full_refresh: bool = False) -> list[str]:
+    args = ["build", *vars_arg(dbt_vars)]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
+def window_from_time_window(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
+    """Dagster time windows are [start, end) in the partitions' time zone; the
+    run window is the inclusive range of reporting days."""
+    first = start.date()
+    last = (end - dt.timedelta(days=1)).date()
+    if last < first:
+        raise ValueError(f"empty time window {start} .. {end}")
+    return first, last
+
+
+def write_run_window(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> None:
+    con.execute("create schema if not exists _userops")
+    con.execute(
+        f"create or replace table {RUN_WINDOW_TABLE} as "
+        "select cast(? as date) as window_start, cast(? as date) as window_end",
+        [first, last],
+    )

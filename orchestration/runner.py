@@ -1,0 +1,120 @@
+"""Run the daily pipeline in process over a range of days."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import yaml
+from dagster import DagsterInstance
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from data_quality.landing import landing_time_range
+from orchestration.definitions import DAILY_JOB, build_definitions
+from orchestration.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class RunError(RuntimeError):
+    pass
+
+
+INSTANCE_YAML = {
+    # One writer at a time on the DuckDB file, across runs too.
+    "concurrency": {"pools": {"default_limit": 1}},
+    "telemetry": {"enabled": False},
+}
+
+
+def instance_for(settings: Settings) -> DagsterInstance:
+    """A persistent instance under dagster_home, so `dagster dev` shows CLI runs."""
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    cfg = home / "dagster.yaml"
+    if not cfg.exists():
+        cfg.write_text(yaml.safe_dump(INSTANCE_YAML))
+    return DagsterInstance.from_config(str(home))
+
+
+def default_range(settings: Settings, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """Every complete day present in the landing, within the partitions."""
+    found = landing_time_range(settings.landing)
+    if found is None:
+        raise RunError(f"{settings.landing}: no parseable event or order times; nothing to run")
+    tz = settings.config.timezone
+    first, last = (t.tz_convert(tz).date() for t in found)
+    today = today or dt.datetime.now(dt.UTC).astimezone(_zone(tz)).date()
+    last = min(last, today - dt.timedelta(days=1))  # today's partition is not complete yet
+    if first < settings.config.start_date:
+        log.warning("landing starts %s, before start_date %s: starting at start_date",
+                    first, settings.config.start_date)
+        first = settings.config.start_date
+    if last < first:
+        raise RunError(f"no complete day to run between {first} and {last}")
+    return first, last
+
+
+def _zone(tz: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(tz)
+
+
+def run_pipeline(
+    settings: Settings, start: dt.date | None = None, end: dt.date | None = None,
+    full_refresh: bool = False, log_level: str = "INFO",
+) -> tuple[dt.date, dt.date]:
+    if start is None or end is None:
+        d_start, d_end = default_range(settings)
+        start, end = start or d_start, end or d_end
+    if start < settings.config.start_date:
+        raise RunError(
+            f"--start {start} is before start_date {settings.config.start_date} "
+            f"(set start_date in the config file)"
+        )
+    if end < start:
+        raise RunError(f"--end {end} is before --start {start}")
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(DAILY_JOB)
+    log.info("running %s over %s .. %s (%d days)", DAILY_JOB, start, end, (end - start).days + 1)
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    if full_refresh:
+        run_config["ops"] = {name: {"config": {"full_refresh": True}}
+                             for name in ("dbt_daily_models", "dbt_models")}
+    with instance_for(settings) as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            run_config=run_config,
+            tags={
+                ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
+                ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
+            },
+            raise_on_error=False,
+        )
+    if not result.success:
+        raise RunError(_failure_message(result))
+    return start, end
+
+
+def _failure_message(result) -> str:
+    msgs = []
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            err = event.step_failure_data.error
+            desc = (event.step_failure_data.user_failure_data.description
+                    if event.step_failure_data.user_failure_data else None)
+            msgs.append(f"{event.step_key}: {desc or err.message.strip()}")
+    return "pipeline run failed:\n  " + ("\n  ".join(msgs) or "see the Dagster logs above")
+
+
+def dagster_ui_hint(settings: Settings, config_path: Path | None) -> str:
+    env = [f"DAGSTER_HOME={settings.dagster_home}", f"USEROPS_LANDING={settings.landing}",
+           f"USEROPS_WAREHOUSE={settings.warehouse}"]
+    if config_path:
+        env.append(f"USEROPS_CONFIG={Path(config_path).absolute()}")
+    return " ".join(env) + " uv run dagster dev  (then open http://127.0.0.1:3000)"
