@@ -227,11 +227,23 @@ def validate_frame(
     return FileResult(entity.name, source_file, valid.reset_index(drop=True), rejects)
 
 
+def _to_text(s: pd.Series, null: pd.Series, strip: bool = False) -> pd.Series:
+    """Object series of str or None. pandas 3 reads strings with NaN as the
+    missing value, which str() would turn into the text 'nan'."""
+    def conv(v):
+        if isinstance(v, str):
+            return v.strip() if strip else v
+        return json.dumps(v, default=str) if isinstance(v, dict | list) else str(v)
+
+    return pd.Series([None if n else conv(v) for v, n in zip(s, null, strict=True)],
+                     index=s.index, dtype=object)
+
+
 def _validate_column(col: Column, s: pd.Series, flag, rules: ValidationRules) -> pd.Series:
     null = _is_null(s)
     if col.kind == "id":
         flag(null, "null_id", col.name)
-        return s.astype("string").str.strip().astype(object)
+        return _to_text(s, null, strip=True)
     if col.kind in ("timestamp", "date"):
         ts = _parse_timestamp(s)
         if col.required:
@@ -246,13 +258,11 @@ def _validate_column(col: Column, s: pd.Series, flag, rules: ValidationRules) ->
         flag(num < 0, "negative_amount", col.name)
         return num.astype("float64")
     if col.kind == "enum":
-        text = s.astype("string").str.strip().str.lower()
+        text = _to_text(s, null, strip=True).str.lower()
         flag(~text.isin(col.allowed) | null, "unknown_status", col.name)
-        return text.astype(object)
-    if col.kind == "json":
-        return s.map(lambda v: v if v is None or isinstance(v, str) else json.dumps(v, default=str))
-    # plain optional string
-    return s.where(~null, None).map(lambda v: v if v is None else str(v))
+        return text
+    # optional strings and JSON properties
+    return _to_text(s, null)
 
 
 # ---------------------------------------------------------------- warehouse sync

@@ -7,7 +7,9 @@
 {% macro default__to_utc_timestamp(column) -%}timezone('UTC', {{ column }}){%- endmacro %}
 {% macro spark__to_utc_timestamp(column) -%}to_utc_timestamp({{ column }}, 'UTC'){%- endmacro %}
 
-{#- The calendar day of a naive UTC timestamp in the reporting time zone. -#}
+{#- The calendar day, in the reporting time zone, of a naive UTC timestamp.
+    (DuckDB's timezone(tz, x) reads a naive x as local time in tz but turns a
+    zoned x into local time in tz: hence the inner timezone('UTC', ...).) -#}
 {% macro to_reporting_date(column) -%}
     {{ return(adapter.dispatch('to_reporting_date', 'userops')(column)) }}
 {%- endmacro %}

@@ -7,7 +7,7 @@ select
     user_id,
     event_name,
     {{ to_utc_timestamp('event_time') }} as event_at,
-    {{ to_reporting_date('event_time') }} as activity_date,
+    {{ to_reporting_date(to_utc_timestamp('event_time')) }} as activity_date,
     nullif(trim(session_id), '') as session_id,
     coalesce(nullif(lower(trim(platform)), ''), 'unknown') as platform,
     nullif(trim(campaign_id), '') as campaign_id,

@@ -6,7 +6,7 @@ select
     order_id,
     user_id,
     {{ to_utc_timestamp('order_time') }} as order_at,
-    {{ to_reporting_date('order_time') }} as order_date,
+    {{ to_reporting_date(to_utc_timestamp('order_time')) }} as order_date,
     amount,
     coalesce(upper(currency), 'USD') as currency,
     status,

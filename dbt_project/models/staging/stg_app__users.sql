@@ -5,7 +5,7 @@ with source as (
 select
     user_id,
     {{ to_utc_timestamp('signup_time') }} as signup_at,
-    {{ to_reporting_date('signup_time') }} as signup_date,
+    {{ to_reporting_date(to_utc_timestamp('signup_time')) }} as signup_date,
     coalesce(nullif(lower(trim(channel)), ''), 'unknown') as channel,
     nullif(trim(referrer_user_id), '') as referrer_user_id,
     extra as attributes

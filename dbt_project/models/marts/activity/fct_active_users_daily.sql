@@ -10,10 +10,12 @@
 {#- DAU, rolling WAU (7 days) and MAU (28 days) ending on each day, stickiness.
     One row per day and breakdown; breakdown = 'all' is the overall row. -#}
 
+{#- The spine runs from the first day with any user-day (never earlier, so
+    incremental runs and a full refresh agree) to the end of the run window. -#}
 with bounds as (
     select
         {% if is_incremental() -%}
-        {{ window_lower() }}
+        greatest({{ window_lower() }}, (select min(activity_date) from {{ ref('int_user_days') }}))
         {%- else -%}
         (select min(activity_date) from {{ ref('int_user_days') }})
         {%- endif %} as lower_date,

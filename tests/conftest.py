@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+import yaml
+
+from orchestration.runner import run_pipeline
+from orchestration.settings import Settings
+from sample_data.generator import GeneratorParams, generate, write_landing
+
+SMALL = GeneratorParams(users=400, days=30, seed=7, start=dt.date(2025, 1, 1))
+
+
+def write_config(folder: Path, landing: Path, **overrides) -> Path:
+    cfg = {
+        "start_date": "2025-01-01",
+        "paths": {
+            "landing": str(landing),
+            "warehouse": str(folder / "warehouse.duckdb"),
+            "dagster_home": str(folder / "dagster_home"),
+        },
+        "schedule": {"enabled": False},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            cfg.setdefault(key, {}).update(value)
+        else:
+            cfg[key] = value
+    path = folder / "userops.yaml"
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def make_settings(folder: Path, landing: Path, **overrides) -> Settings:
+    return Settings.build(write_config(folder, landing, **overrides))
+
+
+def run(settings: Settings, start: dt.date | None = None, end: dt.date | None = None,
+        full_refresh: bool = False) -> None:
+    run_pipeline(settings, start, end, full_refresh, log_level="WARNING")
+
+
+def read_table(warehouse: Path, table: str, order_by: str) -> pd.DataFrame:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(f"select * from {table} order by {order_by}").df()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quiet_logs():
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@pytest.fixture(scope="session")
+def small_data():
+    return generate(SMALL)
+
+
+@pytest.fixture(scope="session")
+def small_landing(tmp_path_factory, small_data) -> Path:
+    out = tmp_path_factory.mktemp("landing_small")
+    write_landing(small_data, out, SMALL)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory, small_landing) -> Settings:
+    """The small generated landing, run over all its days in one backfill run."""
+    settings = make_settings(tmp_path_factory.mktemp("wh_small"), small_landing)
+    run(settings, SMALL.start, SMALL.start + dt.timedelta(days=SMALL.days - 1))
+    return settings

@@ -1,0 +1,66 @@
+import datetime as dt
+
+import pytest
+
+from orchestration.config import ConfigError, load_config, parse_config
+
+
+def test_defaults_are_the_metrics_defaults():
+    cfg = parse_config({})
+    assert cfg.activity.session_timeout_minutes == 30
+    assert cfg.activity.bounce_min_events == 2
+    assert cfg.activity.bounce_min_seconds == 10
+    assert cfg.activity.passive_events == ["page_view", "app_open"]
+    assert cfg.timezone == "UTC"
+
+
+def test_unknown_key_is_an_error_naming_the_key():
+    with pytest.raises(ConfigError, match=r"activity\.sesion_timeout_minutes: unknown key"):
+        parse_config({"activity": {"sesion_timeout_minutes": 30}})
+
+
+def test_unknown_top_level_key():
+    with pytest.raises(ConfigError, match=r"colour: unknown key"):
+        parse_config({"colour": "blue"})
+
+
+def test_bad_value_names_the_key():
+    with pytest.raises(ConfigError, match=r"quality\.max_bad_row_rate"):
+        parse_config({"quality": {"max_bad_row_rate": 1.5}})
+    with pytest.raises(ConfigError, match=r"start_date"):
+        parse_config({"start_date": "yesterday-ish"})
+
+
+def test_unknown_timezone():
+    with pytest.raises(ConfigError, match=r"timezone: .*unknown IANA time zone 'Mars/Olympus'"):
+        parse_config({"timezone": "Mars/Olympus"})
+
+
+def test_hostile_event_name_is_rejected():
+    with pytest.raises(ConfigError, match=r"activity\.key_events"):
+        parse_config({"activity": {"key_events": ["x'); drop table raw.events; --"]}})
+
+
+def test_key_and_passive_overlap_is_an_error():
+    with pytest.raises(ConfigError, match="both key and passive"):
+        parse_config({"activity": {"key_events": ["page_view"]}})
+
+
+def test_not_a_mapping(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(p)
+
+
+def test_missing_explicit_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_file_round_trip(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("start_date: 2024-03-01\ntimezone: Asia/Shanghai\n")
+    cfg = load_config(p)
+    assert cfg.start_date == dt.date(2024, 3, 1)
+    assert cfg.dbt_vars()["reporting_timezone"] == "Asia/Shanghai"

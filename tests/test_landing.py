@@ -1,0 +1,177 @@
+"""Landing: every quarantine reason, the conservation invariant, reruns."""
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from data_quality.landing import LandingError, ValidationRules, landing_time_range, sync_landing
+
+NOW = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
+RULES = ValidationRules(now=NOW, future_tolerance=dt.timedelta(hours=24))
+
+GOOD = "2025-02-01T10:00:00Z"
+
+
+def _events_csv(path: Path, rows: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = "event_id,user_id,event_name,event_time,session_id,platform,campaign_id,properties"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+
+
+def _bad_landing(root: Path) -> Path:
+    _events_csv(root / "events" / "a.csv", [
+        f"e1,u1,search,{GOOD},,web,,",                      # good
+        f"e2,u1,search,2025-02-01 18:00:00+08:00,,web,,",   # good, zoned (10:00 UTC)
+        "e3,u1,search,2025-02-01 10:00:00,,web,,",          # good, naive = UTC
+        f",u1,search,{GOOD},,web,,",                        # null_id (event_id)
+        f"e5,,search,{GOOD},,web,,",                        # null_id (user_id)
+        "e6,u1,search,not-a-time,,web,,",                   # unparseable_time
+        "e7,u1,search,2099-01-01T00:00:00Z,,web,,",         # future_time
+        "e8,u1,search,,,web,,",                             # null_time
+        "e9,u1,search",                                     # malformed_row (too few fields)
+        f"e1,u1,search,{GOOD},,web,,",                      # duplicate_key (same file)
+    ])
+    _events_csv(root / "events" / "b.csv", [
+        f"e2,u9,comment,{GOOD},,ios,,",                     # duplicate_key across files
+        f"e10,u2,page_view,{GOOD},,ios,,",                  # good
+    ])
+    orders = root / "orders"
+    orders.mkdir(parents=True)
+    recs = [
+        {"order_id": "o1", "user_id": "u1", "order_time": GOOD, "amount": 10.5, "status": "paid"},
+        {"order_id": "o2", "user_id": "u1", "order_time": GOOD, "amount": -3, "status": "paid"},
+        {"order_id": "o3", "user_id": "u1", "order_time": GOOD, "amount": 3, "status": "stolen"},
+        {"order_id": "o4", "user_id": "u1", "order_time": GOOD, "amount": "ten", "status": "paid"},
+        {"order_id": "o5", "user_id": "u2", "order_time": GOOD, "amount": 7, "status": "Refunded"},
+    ]
+    lines = [json.dumps(r) for r in recs] + ["{not json"]
+    (orders / "o.jsonl").write_text("\n".join(lines) + "\n")
+    users = root / "users"
+    users.mkdir()
+    pd.DataFrame({"user_id": ["u1", "u2", None], "signup_time": [GOOD, GOOD, GOOD],
+                  "channel": ["organic", "ads", "ads"], "plan": ["free", "pro", "pro"]}
+                 ).to_parquet(users / "u.parquet")
+    return root
+
+
+def _reasons(con) -> dict[tuple[str, str], int]:
+    rows = con.execute("select entity, reason, count(*) from raw.quarantine group by 1, 2").fetchall()
+    return {(e, r): n for e, r, n in rows}
+
+
+def test_every_reason_quarantined_and_rows_conserved(tmp_path):
+    landing = _bad_landing(tmp_path / "landing")
+    con = duckdb.connect()
+    report = sync_landing(con, landing, RULES, "run-1", max_bad_row_rate=1.0)
+    assert _reasons(con) == {
+        ("events", "null_id"): 2,
+        ("events", "unparseable_time"): 1,
+        ("events", "future_time"): 1,
+        ("events", "null_time"): 1,
+        ("events", "malformed_row"): 1,
+        ("events", "duplicate_key"): 2,
+        ("orders", "negative_amount"): 1,
+        ("orders", "unknown_status"): 1,
+        ("orders", "bad_amount"): 1,
+        ("orders", "malformed_row"): 1,
+        ("users", "null_id"): 1,
+    }
+    # conservation: 12 event rows read = 4 staged + 8 quarantined, etc.
+    assert report.rows_read == {"events": 12, "orders": 6, "users": 3}
+    assert report.rows_staged["events"] == 4 and report.rows_quarantined["events"] == 8
+    assert report.rows_staged["orders"] == 2 and report.rows_quarantined["orders"] == 4
+    assert report.rows_staged["users"] == 2 and report.rows_quarantined["users"] == 1
+    # first copy wins (file a.csv before b.csv); zoned and naive times land in UTC
+    e2 = con.execute("select user_id, event_time from raw.events where event_id = 'e2'").fetchone()
+    assert e2[0] == "u1"
+    times = {r[0] for r in con.execute("select event_time from raw.events where event_id in ('e1','e2','e3')").fetchall()}
+    assert len(times) == 1
+    # quarantine rows carry file, row number, column and the original record
+    row = con.execute("select source_file, source_row, column_name, record, run_id "
+                      "from raw.quarantine where reason = 'future_time'").fetchone()
+    assert row[:3] == ("events/a.csv", 7, "event_time") and "2099" in row[3] and row[4] == "run-1"
+    # extra columns are kept, not dropped
+    assert json.loads(con.execute("select extra from raw.users where user_id = 'u2'").fetchone()[0]) == {"plan": "pro"}
+    # status is normalised; 'Refunded' is known
+    assert con.execute("select status from raw.orders where order_id = 'o5'").fetchone()[0] == "refunded"
+
+
+def test_rerun_counts_nothing_twice_and_changed_file_replaces(tmp_path):
+    landing = _bad_landing(tmp_path / "landing")
+    con = duckdb.connect()
+    first = sync_landing(con, landing, RULES, "run-1", max_bad_row_rate=1.0)
+    again = sync_landing(con, landing, RULES, "run-2", max_bad_row_rate=1.0)
+    assert again.files_loaded == [] and again.files_unchanged == 4
+    assert again.rows_staged == first.rows_staged
+    assert again.rows_quarantined == first.rows_quarantined
+    # a corrected file replaces its earlier rows and rejects
+    _events_csv(landing / "events" / "b.csv", [f"e11,u3,search,{GOOD},,ios,,"])
+    third = sync_landing(con, landing, RULES, "run-3", max_bad_row_rate=1.0)
+    assert third.files_loaded == ["events/b.csv"]
+    ids = {r[0] for r in con.execute("select event_id from raw.events").fetchall()}
+    assert ids == {"e1", "e2", "e3", "e11"}
+    assert _reasons(con)[("events", "duplicate_key")] == 1
+    total = third.rows_staged["events"] + third.rows_quarantined["events"]
+    assert total == 11  # 10 rows of a.csv + 1 of the new b.csv
+
+
+def test_bad_row_rate_fails_naming_file_column_and_example(tmp_path):
+    landing = tmp_path / "landing"
+    _events_csv(landing / "events" / "bad.csv", [
+        f"e1,u1,search,{GOOD},,web,,",
+        "e2,u1,search,garbage,,web,,",
+        "e3,u1,search,rubbish,,web,,",
+    ])
+    con = duckdb.connect()
+    with pytest.raises(LandingError) as err:
+        sync_landing(con, landing, RULES, "run-1", max_bad_row_rate=0.5)
+    msg = str(err.value)
+    assert "events/bad.csv" in msg and "event_time" in msg and "unparseable_time" in msg
+    assert "garbage" in msg  # an example row
+    # nothing was written: the transaction rolled back
+    assert con.execute("select count(*) from landing.files").fetchone()[0] == 0
+
+
+def test_missing_required_column_quarantines_every_row(tmp_path):
+    landing = tmp_path / "landing" / "orders"
+    landing.mkdir(parents=True)
+    (landing / "o.csv").write_text("order_id,user_id,order_time,status\no1,u1,2025-01-01,paid\n")
+    con = duckdb.connect()
+    with pytest.raises(LandingError, match="missing_column in column amount"):
+        sync_landing(con, tmp_path / "landing", RULES, "r")
+    report = sync_landing(con, tmp_path / "landing", RULES, "r", max_bad_row_rate=1.0)
+    assert report.rows_quarantined["orders"] == 1 and report.rows_staged["orders"] == 0
+
+
+def test_known_events_quarantines_unknown_names(tmp_path):
+    landing = tmp_path / "landing"
+    _events_csv(landing / "events" / "a.csv", [
+        f"e1,u1,search,{GOOD},,web,,", f"e2,u1,serch,{GOOD},,web,,"])
+    con = duckdb.connect()
+    rules = ValidationRules(now=NOW, known_events=frozenset({"search"}))
+    sync_landing(con, landing, rules, "r", max_bad_row_rate=1.0)
+    assert _reasons(con) == {("events", "unknown_event_name"): 1}
+
+
+def test_non_utf8_csv_fails_with_file_name(tmp_path):
+    landing = tmp_path / "landing" / "users"
+    landing.mkdir(parents=True)
+    (landing / "u.csv").write_bytes(b"user_id,signup_time\n\xff\xfe,2025-01-01\n")
+    with pytest.raises(LandingError, match=r"u\.csv: not valid UTF-8"):
+        sync_landing(duckdb.connect(), tmp_path / "landing", RULES, "r")
+
+
+def test_empty_landing_is_a_clear_error(tmp_path):
+    with pytest.raises(LandingError, match="no landing files"):
+        sync_landing(duckdb.connect(), tmp_path, RULES, "r")
+
+
+def test_landing_time_range_ignores_garbage(tmp_path):
+    landing = _bad_landing(tmp_path / "landing")
+    lo, hi = landing_time_range(landing)
+    assert lo == pd.Timestamp("2025-02-01T10:00:00Z")
+    assert hi == pd.Timestamp("2099-01-01T00:00:00Z")
