@@ -26,7 +26,13 @@ from data_quality.contract import ENTITIES, Column, Entity
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+SUFFIXES = {
+    ".parquet": "parquet",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
 MAX_RECORD_CHARS = 2000  # quarantined records are kept for reading, not for replay of huge blobs
 
 
@@ -154,13 +160,19 @@ def _parse_timestamp(s: pd.Series) -> pd.Series:
 
 
 def _record(row: pd.Series) -> str:
-    rec = {k: (None if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v)) for k, v in row.items()}
+    rec = {
+        k: (None if (v is None or (isinstance(v, float) and np.isnan(v))) else str(v))
+        for k, v in row.items()
+    }
     out = json.dumps(rec, ensure_ascii=False, default=str)
     return out if len(out) <= MAX_RECORD_CHARS else out[:MAX_RECORD_CHARS] + "…(truncated)"
 
 
 def validate_frame(
-    entity: Entity, df: pd.DataFrame, source_file: str, rules: ValidationRules,
+    entity: Entity,
+    df: pd.DataFrame,
+    source_file: str,
+    rules: ValidationRules,
     malformed: Iterable[tuple[int, str, str]] = (),
 ) -> FileResult:
     """Split a file's rows into valid rows (typed, contract columns + extras as
@@ -182,13 +194,18 @@ def validate_frame(
             continue
         out[col.name] = _validate_column(col, df[col.name], flag, rules)
     if rules.known_events is not None and entity.name == "events" and "event_name" in df:
-        flag(~df["event_name"].isin(rules.known_events) & df["event_name"].notna(),
-             "unknown_event_name", "event_name")
+        flag(
+            ~df["event_name"].isin(rules.known_events) & df["event_name"].notna(),
+            "unknown_event_name",
+            "event_name",
+        )
 
     extra = [c for c in df.columns if c not in entity.column_names]
     if extra:
         sub = df[extra].astype(object).where(df[extra].notna(), None)
-        out["extra"] = [json.dumps(r, default=str, ensure_ascii=False) for r in sub.to_dict("records")]
+        out["extra"] = [
+            json.dumps(r, default=str, ensure_ascii=False) for r in sub.to_dict("records")
+        ]
     else:
         out["extra"] = None
 
@@ -230,13 +247,15 @@ def validate_frame(
 def _to_text(s: pd.Series, null: pd.Series, strip: bool = False) -> pd.Series:
     """Object series of str or None. pandas 3 reads strings with NaN as the
     missing value, which str() would turn into the text 'nan'."""
+
     def conv(v):
         if isinstance(v, str):
             return v.strip() if strip else v
         return json.dumps(v, default=str) if isinstance(v, dict | list) else str(v)
 
-    return pd.Series([None if n else conv(v) for v, n in zip(s, null, strict=True)],
-                     index=s.index, dtype=object)
+    return pd.Series(
+        [None if n else conv(v) for v, n in zip(s, null, strict=True)], index=s.index, dtype=object
+    )
 
 
 def _validate_column(col: Column, s: pd.Series, flag, rules: ValidationRules) -> pd.Series:
@@ -287,12 +306,17 @@ def discover_files(landing: Path) -> dict[str, list[Path]]:
         folder = landing / name
         if folder.is_dir():
             found[name] = sorted(
-                p for p in folder.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUFFIXES
+                p
+                for p in folder.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in SUFFIXES
                 and not any(part.startswith((".", "_")) for part in p.relative_to(folder).parts)
             )
-    unknown = [p.name for p in landing.iterdir() if p.is_dir() and p.name not in ENTITIES
-               and not p.name.startswith(("_", "."))]
+    unknown = [
+        p.name
+        for p in landing.iterdir()
+        if p.is_dir() and p.name not in ENTITIES and not p.name.startswith(("_", "."))
+    ]
     if unknown:
         log.warning("ignoring landing folders that are not in the contract: %s", unknown)
     if not any(found.values()):
@@ -353,9 +377,7 @@ def _publish_raw(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _check_bad_rate(
-    con: duckdb.DuckDBPyConnection, files: list[str], max_rate: float
-) -> None:
+def _check_bad_rate(con: duckdb.DuckDBPyConnection, files: list[str], max_rate: float) -> None:
     if not files:
         return
     rows = con.execute(
@@ -384,11 +406,13 @@ def _check_bad_rate(
             [source_file],
         ).fetchone()
         msgs.append(
-            f"{source_file}: {bad} of {read} rows are bad ({bad / read:.1%}, limit {max_rate:.1%}); "
+            f"{source_file}: {bad} of {read} rows are bad "
+            f"({bad / read:.1%}, limit {max_rate:.1%}); "
             f"most common: {reason} in column {column!s} ({n} rows), e.g. row {row}: {record[:300]}"
         )
-    raise LandingError("bad-row rate above the limit, nothing from these files was loaded:\n  "
-                       + "\n  ".join(msgs))
+    raise LandingError(
+        "bad-row rate above the limit, nothing from these files was loaded:\n  " + "\n  ".join(msgs)
+    )
 
 
 def sync_landing(
@@ -421,8 +445,12 @@ def sync_landing(
                 result = validate_frame(entity, df, source, rules, malformed)
                 _replace_file(con, entity, result, fp, run_id)
                 report.files_loaded.append(source)
-                report.rows_read[entity_name] = report.rows_read.get(entity_name, 0) + result.rows_read
-                log.info("landed %s: %d rows, %d rejected", source, result.rows_read, len(result.rejects))
+                report.rows_read[entity_name] = (
+                    report.rows_read.get(entity_name, 0) + result.rows_read
+                )
+                log.info(
+                    "landed %s: %d rows, %d rejected", source, result.rows_read, len(result.rejects)
+                )
         _publish_raw(con)
         _check_bad_rate(con, report.files_loaded, max_bad_row_rate)
         _fill_totals(con, report)
@@ -446,8 +474,10 @@ def _replace_file(con, entity: Entity, result: FileResult, fp: str, run_id: str)
     rejects = result.rejects.assign(run_id=run_id)
     if len(rejects):
         con.register("_rejects", rejects)
-        con.execute("insert into landing.rejects select entity, source_file, source_row, reason, "
-                    "column_name, record, run_id from _rejects")
+        con.execute(
+            "insert into landing.rejects select entity, source_file, source_row, reason, "
+            "column_name, record, run_id from _rejects"
+        )
         con.unregister("_rejects")
     con.execute(
         "insert into landing.files values (?, ?, ?, ?, ?, now())",

@@ -25,10 +25,18 @@ def _date(text: str) -> dt.date:
 
 def _common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--config", type=Path, default=None,
-                   help="config file (default: ./userops.yaml, or built-in defaults)")
-    p.add_argument("--warehouse", type=Path, default=None,
-                   help="DuckDB warehouse file (default: paths.warehouse of the config, data/warehouse.duckdb)")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default: ./userops.yaml, or built-in defaults)",
+    )
+    p.add_argument(
+        "--warehouse",
+        type=Path,
+        default=None,
+        help="DuckDB warehouse file (default: paths.warehouse of the config)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="only warnings and the summary")
     return p
 
@@ -38,8 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="userops", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", parents=[common],
-                          help="generate the sample data set and run the whole pipeline over it")
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="generate the sample data set and run the whole pipeline over it",
+    )
     demo.add_argument("--users", type=int, default=5000)
     demo.add_argument("--days", type=int, default=120)
     demo.add_argument("--seed", type=int, default=42)
@@ -50,20 +61,38 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--users", type=int, default=5000)
     gen.add_argument("--days", type=int, default=120)
     gen.add_argument("--seed", type=int, default=42)
-    gen.add_argument("--start", type=_date, default=None,
-                     help="first day (default: start_date of the config)")
-    gen.add_argument("--outage-day", type=int, default=None,
-                     help="day index on which almost nobody can use the product")
+    gen.add_argument(
+        "--start", type=_date, default=None, help="first day (default: start_date of the config)"
+    )
+    gen.add_argument(
+        "--outage-day",
+        type=int,
+        default=None,
+        help="day index on which almost nobody can use the product",
+    )
 
-    run = sub.add_parser("run", parents=[common],
-                         help="land, validate and build every table over a range of days")
-    run.add_argument("--landing", type=Path, default=None,
-                     help="landing directory (default: paths.landing of the config)")
-    run.add_argument("--start", type=_date, default=None, help="first day (default: first in landing)")
-    run.add_argument("--end", type=_date, default=None, help="last day (default: last complete day in landing)")
-    run.add_argument("--full-refresh", action="store_true", help="rebuild incremental tables from scratch")
+    run = sub.add_parser(
+        "run", parents=[common], help="land, validate and build every table over a range of days"
+    )
+    run.add_argument(
+        "--landing",
+        type=Path,
+        default=None,
+        help="landing directory (default: paths.landing of the config)",
+    )
+    run.add_argument(
+        "--start", type=_date, default=None, help="first day (default: first in landing)"
+    )
+    run.add_argument(
+        "--end", type=_date, default=None, help="last day (default: last complete day in landing)"
+    )
+    run.add_argument(
+        "--full-refresh", action="store_true", help="rebuild incremental tables from scratch"
+    )
 
-    cd = sub.add_parser("load-cdnow", parents=[common], help="write the CDNOW transactions as an orders landing")
+    cd = sub.add_parser(
+        "load-cdnow", parents=[common], help="write the CDNOW transactions as an orders landing"
+    )
     cd.add_argument("--out", type=Path, required=True)
     cd.add_argument("--source", type=Path, default=None, help="folder with CDNOW_master.txt")
     return parser
@@ -85,13 +114,20 @@ def _cmd_generate(args, settings_config) -> Path:
     from sample_data.generator import GeneratorParams, generate, write_landing
 
     params = GeneratorParams(
-        users=args.users, days=args.days, seed=args.seed,
+        users=args.users,
+        days=args.days,
+        seed=args.seed,
         start=getattr(args, "start", None) or settings_config.start_date,
         outage_day=getattr(args, "outage_day", None),
     )
     t0 = time.perf_counter()
-    log.info("generating %d users x %d days (seed %d) into %s", params.users, params.days,
-             params.seed, args.out)
+    log.info(
+        "generating %d users x %d days (seed %d) into %s",
+        params.users,
+        params.days,
+        params.seed,
+        args.out,
+    )
     counts = write_landing(generate(params), args.out, params)
     log.info("generated in %.1f s: %s", time.perf_counter() - t0, counts)
     return args.out
@@ -104,12 +140,14 @@ def _cmd_run(args, landing: Path | None, start=None, end=None, full_refresh=Fals
 
     settings = Settings.build(args.config, landing, args.warehouse)
     t0 = time.perf_counter()
-    first, last = run_pipeline(settings, start, end, full_refresh,
-                               log_level="WARNING" if args.quiet else "INFO")
+    first, last = run_pipeline(
+        settings, start, end, full_refresh, log_level="WARNING" if args.quiet else "INFO"
+    )
     log.info("pipeline finished %s .. %s in %.1f s", first, last, time.perf_counter() - t0)
     summary = read_summary(settings.warehouse)
-    sys.stdout.write(format_summary(summary, settings.warehouse,
-                                    dagster_ui_hint(settings, args.config)) + "\n")
+    sys.stdout.write(
+        format_summary(summary, settings.warehouse, dagster_ui_hint(settings, args.config)) + "\n"
+    )
     return 0
 
 
@@ -128,8 +166,10 @@ def main(argv: list[str] | None = None) -> int:
             from sample_data.cdnow import DEFAULT_CDNOW_DIR, write_cdnow_landing
 
             n = write_cdnow_landing(args.out, args.source or DEFAULT_CDNOW_DIR)
-            sys.stdout.write(f"wrote {n:,} CDNOW orders to {args.out}/orders\n"
-                             f"next: userops run --landing {args.out} --config examples/cdnow.yaml\n")
+            sys.stdout.write(
+                f"wrote {n:,} CDNOW orders to {args.out}/orders\n"
+                f"next: userops run --landing {args.out} --config examples/cdnow.yaml\n"
+            )
             return 0
         if args.command == "demo":
             if not (args.landing / "events").is_dir():

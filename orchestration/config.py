@@ -57,7 +57,8 @@ class ActivityConfig(_Strict):
         for name in names or []:
             if not _EVENT_NAME.match(name):
                 raise ValueError(
-                    f"event name {name!r} is not allowed: use 1-64 letters, digits, '_', '.', ':', '-'"
+                    f"event name {name!r} is not allowed: "
+                    "use 1-64 letters, digits, '_', '.', ':', '-'"
                 )
         return names
 

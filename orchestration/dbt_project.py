@@ -37,9 +37,18 @@ def prepare_manifest(settings: Settings) -> Path:
     """`dbt parse` with the run's own --vars and environment, so the runs that
     follow can parse partially (dbt re-parses everything when either changes)."""
     dbt = Path(sys.executable).with_name("dbt")
-    cmd = [str(dbt), "parse", "--quiet", *vars_arg(settings.config.dbt_vars()),
-           "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-           "--target-path", str(TARGET_DIR)]
+    cmd = [
+        str(dbt),
+        "parse",
+        "--quiet",
+        *vars_arg(settings.config.dbt_vars()),
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(TARGET_DIR),
+    ]
     env = {**os.environ, **dbt_env(settings)}
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:

@@ -41,7 +41,9 @@ def build_definitions(settings: Settings) -> Definitions:
         job,
         hour_of_day=sched.minutes_after_midnight // 60,
         minute_of_hour=sched.minutes_after_midnight % 60,
-        default_status=DefaultScheduleStatus.RUNNING if sched.enabled else DefaultScheduleStatus.STOPPED,
+        default_status=DefaultScheduleStatus.RUNNING
+        if sched.enabled
+        else DefaultScheduleStatus.STOPPED,
     )
     return Definitions(
         assets=[landing, dbt_rest, dbt_daily],

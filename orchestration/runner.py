@@ -51,8 +51,11 @@ def default_range(settings: Settings, today: dt.date | None = None) -> tuple[dt.
     today = today or dt.datetime.now(dt.UTC).astimezone(_zone(tz)).date()
     last = min(last, today - dt.timedelta(days=1))  # today's partition is not complete yet
     if first < settings.config.start_date:
-        log.warning("landing starts %s, before start_date %s: starting at start_date",
-                    first, settings.config.start_date)
+        log.warning(
+            "landing starts %s, before start_date %s: starting at start_date",
+            first,
+            settings.config.start_date,
+        )
         first = settings.config.start_date
     if last < first:
         raise RunError(f"no complete day to run between {first} and {last}")
@@ -66,8 +69,11 @@ def _zone(tz: str):
 
 
 def run_pipeline(
-    settings: Settings, start: dt.date | None = None, end: dt.date | None = None,
-    full_refresh: bool = False, log_level: str = "INFO",
+    settings: Settings,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    full_refresh: bool = False,
+    log_level: str = "INFO",
 ) -> tuple[dt.date, dt.date]:
     if start is None or end is None:
         d_start, d_end = default_range(settings)
@@ -84,8 +90,9 @@ def run_pipeline(
     log.info("running %s over %s .. %s (%d days)", DAILY_JOB, start, end, (end - start).days + 1)
     run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     if full_refresh:
-        run_config["ops"] = {name: {"config": {"full_refresh": True}}
-                             for name in ("dbt_daily_models", "dbt_models")}
+        run_config["ops"] = {
+            name: {"config": {"full_refresh": True}} for name in ("dbt_daily_models", "dbt_models")
+        }
     with instance_for(settings) as instance:
         result = job.execute_in_process(
             instance=instance,
@@ -106,15 +113,21 @@ def _failure_message(result) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             err = event.step_failure_data.error
-            desc = (event.step_failure_data.user_failure_data.description
-                    if event.step_failure_data.user_failure_data else None)
+            desc = (
+                event.step_failure_data.user_failure_data.description
+                if event.step_failure_data.user_failure_data
+                else None
+            )
             msgs.append(f"{event.step_key}: {desc or err.message.strip()}")
     return "pipeline run failed:\n  " + ("\n  ".join(msgs) or "see the Dagster logs above")
 
 
 def dagster_ui_hint(settings: Settings, config_path: Path | None) -> str:
-    env = [f"DAGSTER_HOME={settings.dagster_home}", f"USEROPS_LANDING={settings.landing}",
-           f"USEROPS_WAREHOUSE={settings.warehouse}"]
+    env = [
+        f"DAGSTER_HOME={settings.dagster_home}",
+        f"USEROPS_LANDING={settings.landing}",
+        f"USEROPS_WAREHOUSE={settings.warehouse}",
+    ]
     if config_path:
         env.append(f"USEROPS_CONFIG={Path(config_path).absolute()}")
     return " ".join(env) + " uv run dagster dev  (then open http://127.0.0.1:3000)"

@@ -25,10 +25,14 @@ def read_summary(warehouse: Path) -> RunSummary:
             for t in ("users", "events", "orders")
         }
         quarantined = dict(
-            con.execute("select entity, count(*) from raw.quarantine group by 1 order by 1").fetchall()
+            con.execute(
+                "select entity, count(*) from raw.quarantine group by 1 order by 1"
+            ).fetchall()
         )
         reasons = dict(
-            con.execute("select reason, count(*) from raw.quarantine group by 1 order by 1").fetchall()
+            con.execute(
+                "select reason, count(*) from raw.quarantine group by 1 order by 1"
+            ).fetchall()
         )
         last = con.execute(
             """select activity_date, dau, wau, mau, stickiness from marts.fct_active_users_daily

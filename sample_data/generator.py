@@ -232,7 +232,10 @@ def generate(p: GeneratorParams) -> GeneratedData:
         }
     )
     start = pd.Timestamp(p.start)
-    to_date = lambda d: np.where(d >= 0, start + pd.to_timedelta(np.maximum(d, 0), unit="D"), pd.NaT)  # noqa: E731
+
+    def to_date(d: np.ndarray) -> np.ndarray:
+        return np.where(d >= 0, start + pd.to_timedelta(np.maximum(d, 0), unit="D"), pd.NaT)
+
     truth = pd.DataFrame(
         {
             "user_id": u["user_id"],

@@ -41,8 +41,12 @@ def make_settings(folder: Path, landing: Path, **overrides) -> Settings:
     return Settings.build(write_config(folder, landing, **overrides))
 
 
-def run(settings: Settings, start: dt.date | None = None, end: dt.date | None = None,
-        full_refresh: bool = False) -> None:
+def run(
+    settings: Settings,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    full_refresh: bool = False,
+) -> None:
     run_pipeline(settings, start, end, full_refresh, log_level="WARNING")
 
 

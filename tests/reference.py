@@ -10,8 +10,14 @@ import pandas as pd
 PASSIVE = {"page_view", "app_open"}
 
 
-def visits(events: pd.DataFrame, tz: str = "UTC", timeout_min: int = 30,
-           min_events: int = 2, min_seconds: int = 10, passive=PASSIVE) -> pd.DataFrame:
+def visits(
+    events: pd.DataFrame,
+    tz: str = "UTC",
+    timeout_min: int = 30,
+    min_events: int = 2,
+    min_seconds: int = 10,
+    passive=PASSIVE,
+) -> pd.DataFrame:
     """One row per visit: user_id, activity_date, events, is_bounced, is_engaged."""
     ev = events.copy()
     ev["event_time"] = pd.to_datetime(ev["event_time"], utc=True)
@@ -53,12 +59,20 @@ def active_users_daily(active: pd.DataFrame, first: dt.date, last: dt.date) -> p
     by_day = {d: set(g["user_id"]) for d, g in active.groupby("activity_date")}
     day = first
     while day <= last:
+
         def window(n: int, day=day) -> set:
             users: set = set()
             for k in range(n):
                 users |= by_day.get(day - dt.timedelta(days=k), set())
             return users
-        rows.append({"activity_date": day, "dau": len(by_day.get(day, set())),
-                     "wau": len(window(7)), "mau": len(window(28))})
+
+        rows.append(
+            {
+                "activity_date": day,
+                "dau": len(by_day.get(day, set())),
+                "wau": len(window(7)),
+                "mau": len(window(28)),
+            }
+        )
         day += dt.timedelta(days=1)
     return pd.DataFrame(rows)

@@ -5,7 +5,12 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 
-from orchestration.dbt_helpers import build_args, vars_arg, window_from_time_window, write_run_window
+from orchestration.dbt_helpers import (
+    build_args,
+    vars_arg,
+    window_from_time_window,
+    write_run_window,
+)
 
 
 def test_vars_arg_is_stable_whatever_the_key_order():

@@ -12,29 +12,34 @@ D1, D2 = dt.date(2025, 1, 1), dt.date(2025, 1, 2)
 
 def _write_events(landing: Path, rows: list[tuple]) -> None:
     (landing / "events").mkdir(parents=True, exist_ok=True)
-    df = pd.DataFrame(rows, columns=["event_id", "user_id", "event_name", "event_time", "session_id"])
+    df = pd.DataFrame(
+        rows, columns=["event_id", "user_id", "event_name", "event_time", "session_id"]
+    )
     df.to_csv(landing / "events" / "events.csv", index=False)
 
 
 def test_activity_definitions_on_hand_built_users(tmp_path):
     landing = tmp_path / "landing"
-    _write_events(landing, [
-        # bouncer: a key event alone in each visit (bounced) -> never active
-        ("b1", "bouncer", "search", "2025-01-01T09:00:00Z", None),
-        ("b2", "bouncer", "search", "2025-01-01T12:00:00Z", None),
-        # viewer: a long visit of passive events only -> visited, not active
-        ("v1", "viewer", "page_view", "2025-01-01T09:00:00Z", None),
-        ("v2", "viewer", "page_view", "2025-01-01T09:05:00Z", None),
-        # user: an engaged visit on D1 -> active D1
-        ("u1", "user", "app_open", "2025-01-01T10:00:00Z", None),
-        ("u2", "user", "add_to_cart", "2025-01-01T10:00:30Z", None),
-        # quick: two events 5 s apart with a key event -> bounced by duration
-        ("q1", "quick", "search", "2025-01-02T10:00:00Z", "s1"),
-        ("q2", "quick", "search", "2025-01-02T10:00:05Z", "s1"),
-        # app: landed session_id keeps a 2-hour gap in one visit -> active D2
-        ("a1", "app", "search", "2025-01-02T08:00:00Z", "s2"),
-        ("a2", "app", "page_view", "2025-01-02T10:00:00Z", "s2"),
-    ])
+    _write_events(
+        landing,
+        [
+            # bouncer: a key event alone in each visit (bounced) -> never active
+            ("b1", "bouncer", "search", "2025-01-01T09:00:00Z", None),
+            ("b2", "bouncer", "search", "2025-01-01T12:00:00Z", None),
+            # viewer: a long visit of passive events only -> visited, not active
+            ("v1", "viewer", "page_view", "2025-01-01T09:00:00Z", None),
+            ("v2", "viewer", "page_view", "2025-01-01T09:05:00Z", None),
+            # user: an engaged visit on D1 -> active D1
+            ("u1", "user", "app_open", "2025-01-01T10:00:00Z", None),
+            ("u2", "user", "add_to_cart", "2025-01-01T10:00:30Z", None),
+            # quick: two events 5 s apart with a key event -> bounced by duration
+            ("q1", "quick", "search", "2025-01-02T10:00:00Z", "s1"),
+            ("q2", "quick", "search", "2025-01-02T10:00:05Z", "s1"),
+            # app: landed session_id keeps a 2-hour gap in one visit -> active D2
+            ("a1", "app", "search", "2025-01-02T08:00:00Z", "s2"),
+            ("a2", "app", "page_view", "2025-01-02T10:00:00Z", "s2"),
+        ],
+    )
     settings = make_settings(tmp_path / "wh", landing)
     run(settings, D1, D2)
     fact = read_table(settings.warehouse, "marts.fct_active_users_daily", "activity_date")
@@ -50,15 +55,19 @@ def test_activity_definitions_on_hand_built_users(tmp_path):
 
 def test_reporting_time_zone_moves_events_across_midnight(tmp_path):
     landing = tmp_path / "landing"
-    _write_events(landing, [
-        # 17:00 UTC on Jan 1 is 01:00 on Jan 2 in Shanghai
-        ("e1", "u", "search", "2025-01-01T17:00:00Z", None),
-        ("e2", "u", "comment", "2025-01-01T17:01:00Z", None),
-    ])
+    _write_events(
+        landing,
+        [
+            # 17:00 UTC on Jan 1 is 01:00 on Jan 2 in Shanghai
+            ("e1", "u", "search", "2025-01-01T17:00:00Z", None),
+            ("e2", "u", "comment", "2025-01-01T17:01:00Z", None),
+        ],
+    )
     utc = make_settings(tmp_path / "utc", landing)
     run(utc, D1, D2)
     sh = make_settings(tmp_path / "sh", landing, timezone="Asia/Shanghai")
     run(sh, D1, D2)
+
     def dau(s):
         t = read_table(s.warehouse, "marts.fct_active_users_daily", "activity_date")
         return list(zip(pd.to_datetime(t["activity_date"]).dt.date, t["dau"], strict=True))
@@ -69,12 +78,15 @@ def test_reporting_time_zone_moves_events_across_midnight(tmp_path):
 
 def test_configured_key_events(tmp_path):
     landing = tmp_path / "landing"
-    _write_events(landing, [
-        ("e1", "u1", "search", "2025-01-01T10:00:00Z", None),
-        ("e2", "u1", "search", "2025-01-01T10:01:00Z", None),
-        ("e3", "u2", "buy", "2025-01-01T10:00:00Z", None),
-        ("e4", "u2", "page_view", "2025-01-01T10:01:00Z", None),
-    ])
+    _write_events(
+        landing,
+        [
+            ("e1", "u1", "search", "2025-01-01T10:00:00Z", None),
+            ("e2", "u1", "search", "2025-01-01T10:01:00Z", None),
+            ("e3", "u2", "buy", "2025-01-01T10:00:00Z", None),
+            ("e4", "u2", "page_view", "2025-01-01T10:01:00Z", None),
+        ],
+    )
     settings = make_settings(tmp_path / "wh", landing, activity={"key_events": ["buy"]})
     run(settings, D1, D1)
     days = read_table(settings.warehouse, "intermediate.int_user_days", "user_id")
@@ -93,20 +105,39 @@ def test_config_strings_reach_sql_only_as_escaped_literals(tmp_path, monkeypatch
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     con.execute("create table t as select 1 as a")
     con.close()
-    res = dbtRunner().invoke([
-        "show", "--inline",
-        "select {{ sql_string(var('h')) }} as v, 'buy' in {{ sql_string_list([var('h'), 'buy']) }} as k",
-        "--vars", '{"h": "' + hostile.replace('"', '\\"') + '"}',
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(tmp_path / "target"), "--quiet",
-    ])
+    res = dbtRunner().invoke(
+        [
+            "show",
+            "--inline",
+            "select {{ sql_string(var('h')) }} as v, "
+            "'buy' in {{ sql_string_list([var('h'), 'buy']) }} as k",
+            "--vars",
+            '{"h": "' + hostile.replace('"', '\\"') + '"}',
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--quiet",
+        ]
+    )
     assert res.success, res.exception
     row = res.result.results[0].agate_table.rows[0]
     assert (row[0], row[1]) == (hostile, True)
     # dbt keeps its connection open in this process: ask through dbt that t survived
-    res = dbtRunner().invoke([
-        "show", "--inline", "select count(*) as n from t",
-        "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(tmp_path / "target"), "--quiet",
-    ])
+    res = dbtRunner().invoke(
+        [
+            "show",
+            "--inline",
+            "select count(*) as n from t",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--quiet",
+        ]
+    )
     assert res.success and res.result.results[0].agate_table.rows[0][0] == 1

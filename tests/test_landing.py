@@ -23,22 +23,28 @@ def _events_csv(path: Path, rows: list[str]) -> None:
 
 
 def _bad_landing(root: Path) -> Path:
-    _events_csv(root / "events" / "a.csv", [
-        f"e1,u1,search,{GOOD},,web,,",                      # good
-        f"e2,u1,search,2025-02-01 18:00:00+08:00,,web,,",   # good, zoned (10:00 UTC)
-        "e3,u1,search,2025-02-01 10:00:00,,web,,",          # good, naive = UTC
-        f",u1,search,{GOOD},,web,,",                        # null_id (event_id)
-        f"e5,,search,{GOOD},,web,,",                        # null_id (user_id)
-        "e6,u1,search,not-a-time,,web,,",                   # unparseable_time
-        "e7,u1,search,2099-01-01T00:00:00Z,,web,,",         # future_time
-        "e8,u1,search,,,web,,",                             # null_time
-        "e9,u1,search",                                     # malformed_row (too few fields)
-        f"e1,u1,search,{GOOD},,web,,",                      # duplicate_key (same file)
-    ])
-    _events_csv(root / "events" / "b.csv", [
-        f"e2,u9,comment,{GOOD},,ios,,",                     # duplicate_key across files
-        f"e10,u2,page_view,{GOOD},,ios,,",                  # good
-    ])
+    _events_csv(
+        root / "events" / "a.csv",
+        [
+            f"e1,u1,search,{GOOD},,web,,",  # good
+            "e2,u1,search,2025-02-01 18:00:00+08:00,,web,,",  # good, zoned (10:00 UTC)
+            "e3,u1,search,2025-02-01 10:00:00,,web,,",  # good, naive = UTC
+            f",u1,search,{GOOD},,web,,",  # null_id (event_id)
+            f"e5,,search,{GOOD},,web,,",  # null_id (user_id)
+            "e6,u1,search,not-a-time,,web,,",  # unparseable_time
+            "e7,u1,search,2099-01-01T00:00:00Z,,web,,",  # future_time
+            "e8,u1,search,,,web,,",  # null_time
+            "e9,u1,search",  # malformed_row (too few fields)
+            f"e1,u1,search,{GOOD},,web,,",  # duplicate_key (same file)
+        ],
+    )
+    _events_csv(
+        root / "events" / "b.csv",
+        [
+            f"e2,u9,comment,{GOOD},,ios,,",  # duplicate_key across files
+            f"e10,u2,page_view,{GOOD},,ios,,",  # good
+        ],
+    )
     orders = root / "orders"
     orders.mkdir(parents=True)
     recs = [
@@ -52,14 +58,21 @@ def _bad_landing(root: Path) -> Path:
     (orders / "o.jsonl").write_text("\n".join(lines) + "\n")
     users = root / "users"
     users.mkdir()
-    pd.DataFrame({"user_id": ["u1", "u2", None], "signup_time": [GOOD, GOOD, GOOD],
-                  "channel": ["organic", "ads", "ads"], "plan": ["free", "pro", "pro"]}
-                 ).to_parquet(users / "u.parquet")
+    pd.DataFrame(
+        {
+            "user_id": ["u1", "u2", None],
+            "signup_time": [GOOD, GOOD, GOOD],
+            "channel": ["organic", "ads", "ads"],
+            "plan": ["free", "pro", "pro"],
+        }
+    ).to_parquet(users / "u.parquet")
     return root
 
 
 def _reasons(con) -> dict[tuple[str, str], int]:
-    rows = con.execute("select entity, reason, count(*) from raw.quarantine group by 1, 2").fetchall()
+    rows = con.execute(
+        "select entity, reason, count(*) from raw.quarantine group by 1, 2"
+    ).fetchall()
     return {(e, r): n for e, r, n in rows}
 
 
@@ -88,16 +101,28 @@ def test_every_reason_quarantined_and_rows_conserved(tmp_path):
     # first copy wins (file a.csv before b.csv); zoned and naive times land in UTC
     e2 = con.execute("select user_id, event_time from raw.events where event_id = 'e2'").fetchone()
     assert e2[0] == "u1"
-    times = {r[0] for r in con.execute("select event_time from raw.events where event_id in ('e1','e2','e3')").fetchall()}
+    times = {
+        r[0]
+        for r in con.execute(
+            "select event_time from raw.events where event_id in ('e1','e2','e3')"
+        ).fetchall()
+    }
     assert len(times) == 1
     # quarantine rows carry file, row number, column and the original record
-    row = con.execute("select source_file, source_row, column_name, record, run_id "
-                      "from raw.quarantine where reason = 'future_time'").fetchone()
+    row = con.execute(
+        "select source_file, source_row, column_name, record, run_id "
+        "from raw.quarantine where reason = 'future_time'"
+    ).fetchone()
     assert row[:3] == ("events/a.csv", 7, "event_time") and "2099" in row[3] and row[4] == "run-1"
     # extra columns are kept, not dropped
-    assert json.loads(con.execute("select extra from raw.users where user_id = 'u2'").fetchone()[0]) == {"plan": "pro"}
+    assert json.loads(
+        con.execute("select extra from raw.users where user_id = 'u2'").fetchone()[0]
+    ) == {"plan": "pro"}
     # status is normalised; 'Refunded' is known
-    assert con.execute("select status from raw.orders where order_id = 'o5'").fetchone()[0] == "refunded"
+    assert (
+        con.execute("select status from raw.orders where order_id = 'o5'").fetchone()[0]
+        == "refunded"
+    )
 
 
 def test_rerun_counts_nothing_twice_and_changed_file_replaces(tmp_path):
@@ -121,11 +146,14 @@ def test_rerun_counts_nothing_twice_and_changed_file_replaces(tmp_path):
 
 def test_bad_row_rate_fails_naming_file_column_and_example(tmp_path):
     landing = tmp_path / "landing"
-    _events_csv(landing / "events" / "bad.csv", [
-        f"e1,u1,search,{GOOD},,web,,",
-        "e2,u1,search,garbage,,web,,",
-        "e3,u1,search,rubbish,,web,,",
-    ])
+    _events_csv(
+        landing / "events" / "bad.csv",
+        [
+            f"e1,u1,search,{GOOD},,web,,",
+            "e2,u1,search,garbage,,web,,",
+            "e3,u1,search,rubbish,,web,,",
+        ],
+    )
     con = duckdb.connect()
     with pytest.raises(LandingError) as err:
         sync_landing(con, landing, RULES, "run-1", max_bad_row_rate=0.5)
@@ -149,8 +177,9 @@ def test_missing_required_column_quarantines_every_row(tmp_path):
 
 def test_known_events_quarantines_unknown_names(tmp_path):
     landing = tmp_path / "landing"
-    _events_csv(landing / "events" / "a.csv", [
-        f"e1,u1,search,{GOOD},,web,,", f"e2,u1,serch,{GOOD},,web,,"])
+    _events_csv(
+        landing / "events" / "a.csv", [f"e1,u1,search,{GOOD},,web,,", f"e2,u1,serch,{GOOD},,web,,"]
+    )
     con = duckdb.connect()
     rules = ValidationRules(now=NOW, known_events=frozenset({"search"}))
     sync_landing(con, landing, rules, "r", max_bad_row_rate=1.0)
@@ -175,3 +204,23 @@ def test_landing_time_range_ignores_garbage(tmp_path):
     lo, hi = landing_time_range(landing)
     assert lo == pd.Timestamp("2025-02-01T10:00:00Z")
     assert hi == pd.Timestamp("2099-01-01T00:00:00Z")
+
+
+def test_missing_strings_in_parquet_stay_null(tmp_path):
+    """pandas 3 reads missing strings as NaN; they must land as NULL, not 'nan'."""
+    folder = tmp_path / "landing" / "events"
+    folder.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "event_id": ["e1", "e2"],
+            "user_id": ["u1", "u1"],
+            "event_name": ["search", "search"],
+            "event_time": pd.to_datetime([GOOD, GOOD], utc=True),
+            "session_id": ["s1", None],
+            "campaign_id": [None, None],
+        }
+    ).to_parquet(folder / "e.parquet")
+    con = duckdb.connect()
+    sync_landing(con, tmp_path / "landing", RULES, "r")
+    rows = con.execute("select session_id, campaign_id from raw.events order by event_id").fetchall()
+    assert rows == [("s1", None), (None, None)]

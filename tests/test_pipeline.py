@@ -27,10 +27,12 @@ def test_sessions_match_reference(small_run, small_data):
 
 def test_user_days_active_set_matches_reference(small_run, small_data):
     got = read_table(small_run.warehouse, "intermediate.int_user_days", "user_id, activity_date")
-    got_active = set(map(tuple, got.loc[got["is_active"], ["user_id", "activity_date"]]
-                         .astype({"activity_date": "object"}).itertuples(index=False)))
+    got["activity_date"] = pd.to_datetime(got["activity_date"]).dt.date
+    got_active = set(
+        got.loc[got["is_active"], ["user_id", "activity_date"]].itertuples(index=False, name=None)
+    )
     ref = active_user_days(small_data.events)
-    ref_active = set(map(tuple, ref.itertuples(index=False)))
+    ref_active = set(ref.itertuples(index=False, name=None))
     assert got_active == ref_active
     # revenue of the user-day fact = paid orders
     paid = small_data.orders[small_data.orders["status"] == "paid"]["amount"].sum()

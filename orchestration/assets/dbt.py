@@ -1,11 +1,15 @@
 """dbt models as Dagster assets: daily-partitioned models and the rest, apart."""
 
-
 from collections.abc import Mapping
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy, Config
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
 
 from orchestration.dbt_helpers import build_args, window_from_time_window, write_run_window
 from orchestration.dbt_project import TARGET_DIR
@@ -49,12 +53,15 @@ def build_dbt_assets(settings: Settings, manifest, partitions_def):
         name="dbt_daily_models",
     )
     def dbt_daily_models(
-        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+        context: AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: WarehouseResource,
         config: DbtRunConfig,
     ):
         first, last = window_from_time_window(*context.partition_time_window)
-        context.log.info("building reporting days %s .. %s (full refresh: %s)",
-                         first, last, config.full_refresh)
+        context.log.info(
+            "building reporting days %s .. %s (full refresh: %s)", first, last, config.full_refresh
+        )
         with warehouse.connect() as con:
             write_run_window(con, first, last)
         args = build_args(dbt_vars, config.full_refresh)

@@ -1,9 +1,15 @@
 """The landing asset: landing files -> raw.* tables and raw.quarantine."""
 
-
 import datetime as dt
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, Failure, MaterializeResult, multi_asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    Failure,
+    MaterializeResult,
+    multi_asset,
+)
 
 from data_quality.contract import ENTITIES
 from data_quality.landing import LandingError, ValidationRules, sync_landing
@@ -20,9 +26,14 @@ def build_landing_asset(settings: Settings):
     @multi_asset(
         name="raw_landing",
         specs=[
-            AssetSpec(key, group_name="raw", kinds={"duckdb"},
-                      description=f"Validated landing rows of {name}" if name != "quarantine"
-                      else "Rejected landing rows with reason, source file, row and run id")
+            AssetSpec(
+                key,
+                group_name="raw",
+                kinds={"duckdb"},
+                description=f"Validated landing rows of {name}"
+                if name != "quarantine"
+                else "Rejected landing rows with reason, source file, row and run id",
+            )
             for name, key in RAW_KEYS.items()
         ],
         pool=WAREHOUSE_POOL,
@@ -42,7 +53,10 @@ def build_landing_asset(settings: Settings):
                 raise Failure(description=str(exc)) from None
         context.log.info(
             "landing %s: %d files loaded, %d unchanged; quarantined by reason: %s",
-            settings.landing, len(report.files_loaded), report.files_unchanged, report.reasons,
+            settings.landing,
+            len(report.files_loaded),
+            report.files_unchanged,
+            report.reasons,
         )
         for name, key in RAW_KEYS.items():
             if name == "quarantine":
