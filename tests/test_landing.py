@@ -222,5 +222,7 @@ def test_missing_strings_in_parquet_stay_null(tmp_path):
     ).to_parquet(folder / "e.parquet")
     con = duckdb.connect()
     sync_landing(con, tmp_path / "landing", RULES, "r")
-    rows = con.execute("select session_id, campaign_id from raw.events order by event_id").fetchall()
+    rows = con.execute(
+        "select session_id, campaign_id from raw.events order by event_id"
+    ).fetchall()
     assert rows == [("s1", None), (None, None)]
