@@ -1,6 +1,7 @@
 """Hand-built landings that pin each activity definition, end to end."""
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -93,51 +94,36 @@ def test_configured_key_events(tmp_path):
     assert days.loc[days["is_active"], "user_id"].tolist() == ["u2"]
 
 
-def test_config_strings_reach_sql_only_as_escaped_literals(tmp_path, monkeypatch):
-    """Second fence behind config validation: the literal macro escapes quotes."""
-    import duckdb
+def _dbt_show(sql: str, target: Path, dbt_vars: str = "{}"):
+    """First row of `dbt show --inline`, run in process."""
     from dbt.cli.main import dbtRunner
 
     from orchestration.settings import DBT_PROJECT_DIR
+
+    res = dbtRunner().invoke(
+        ["show", "--inline", sql, "--vars", dbt_vars, "--quiet",
+         "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(target)]
+    )  # fmt: skip
+    assert res.success, res.exception
+    return res.result.results[0].agate_table.rows[0]
+
+
+def test_config_strings_reach_sql_only_as_escaped_literals(tmp_path, monkeypatch):
+    """Second fence behind config validation: the literal macro escapes quotes."""
+    import duckdb
 
     monkeypatch.setenv("USEROPS_WAREHOUSE", str(tmp_path / "w.duckdb"))
     hostile = "x'); drop table t; --"
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     con.execute("create table t as select 1 as a")
     con.close()
-    res = dbtRunner().invoke(
-        [
-            "show",
-            "--inline",
-            "select {{ sql_string(var('h')) }} as v, "
-            "'buy' in {{ sql_string_list([var('h'), 'buy']) }} as k",
-            "--vars",
-            '{"h": "' + hostile.replace('"', '\\"') + '"}',
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--quiet",
-        ]
+    row = _dbt_show(
+        "select {{ sql_string(var('h')) }} as v, "
+        "'buy' in {{ sql_string_list([var('h'), 'buy']) }} as k",
+        tmp_path / "target",
+        json.dumps({"h": hostile}),
     )
-    assert res.success, res.exception
-    row = res.result.results[0].agate_table.rows[0]
     assert (row[0], row[1]) == (hostile, True)
     # dbt keeps its connection open in this process: ask through dbt that t survived
-    res = dbtRunner().invoke(
-        [
-            "show",
-            "--inline",
-            "select count(*) as n from t",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--quiet",
-        ]
-    )
-    assert res.success and res.result.results[0].agate_table.rows[0][0] == 1
+    assert _dbt_show("select count(*) as n from t", tmp_path / "target")[0] == 1
