@@ -136,18 +136,18 @@ def _cmd_generate(args, settings_config) -> Path:
 def _cmd_run(args, landing: Path | None, start=None, end=None, full_refresh=False) -> int:
     from orchestration.runner import dagster_ui_hint, run_pipeline
     from orchestration.settings import Settings
-    from orchestration.summary import format_summary, read_summary
+    from orchestration.summary import format_checks, format_summary, read_summary
 
     settings = Settings.build(args.config, landing, args.warehouse)
     t0 = time.perf_counter()
-    first, last = run_pipeline(
+    outcome = run_pipeline(
         settings, start, end, full_refresh, log_level="WARNING" if args.quiet else "INFO"
     )
-    log.info("pipeline finished %s .. %s in %.1f s", first, last, time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
+    log.info("pipeline finished %s .. %s in %.1f s", outcome.start, outcome.end, elapsed)
     summary = read_summary(settings.warehouse)
-    sys.stdout.write(
-        format_summary(summary, settings.warehouse, dagster_ui_hint(settings, args.config)) + "\n"
-    )
+    text = format_summary(summary, settings.warehouse, dagster_ui_hint(settings, args.config))
+    sys.stdout.write(text + "\n" + format_checks(outcome) + "\n")
     return 0
 
 

@@ -63,6 +63,29 @@ class ActivityConfig(_Strict):
         return names
 
 
+class EngagementConfig(_Strict):
+    window_days: int = Field(default=28, ge=1, le=366, description="engagement index window")
+    tier_high_min: int = Field(default=12, ge=2, description="index >= this is tier high")
+    tier_mid_min: int = Field(default=4, ge=2, description="index >= this (and < high) is mid")
+    trend_window_days: int = Field(default=28, ge=7, le=366)
+    trend_min_history_days: int = Field(default=14, ge=3)
+    anomaly_z: float = Field(default=3.5, gt=0)
+
+    @model_validator(mode="after")
+    def _tiers_ordered(self) -> EngagementConfig:
+        if self.tier_mid_min >= self.tier_high_min:
+            raise ValueError("tier_mid_min must be below tier_high_min")
+        if self.trend_min_history_days > self.trend_window_days:
+            raise ValueError("trend_min_history_days must not exceed trend_window_days")
+        return self
+
+
+class ExperimentsConfig(_Strict):
+    engagement_days: int = Field(default=14, ge=1, le=366)
+    control_variant: str = "control"
+    confidence: float = Field(default=0.95, gt=0, lt=1)
+
+
 class IncrementalConfig(_Strict):
     lookback_days: int = Field(default=2, ge=0, le=60)
 
@@ -82,6 +105,8 @@ class UseropsConfig(_Strict):
     timezone: str = "UTC"
     paths: PathsConfig = PathsConfig()
     activity: ActivityConfig = ActivityConfig()
+    engagement: EngagementConfig = EngagementConfig()
+    experiments: ExperimentsConfig = ExperimentsConfig()
     incremental: IncrementalConfig = IncrementalConfig()
     quality: QualityConfig = QualityConfig()
     schedule: ScheduleConfig = ScheduleConfig()
@@ -105,7 +130,7 @@ class UseropsConfig(_Strict):
     def dbt_vars(self) -> dict[str, Any]:
         """Constant dbt vars. They do not change between partition runs, so dbt can
         partially parse; the run window travels through a table instead."""
-        a = self.activity
+        a, e = self.activity, self.engagement
         return {
             "reporting_timezone": self.timezone,
             "key_events": a.key_events,
@@ -115,6 +140,13 @@ class UseropsConfig(_Strict):
             "bounce_min_seconds": a.bounce_min_seconds,
             "activity_source": a.source,
             "lookback_days": self.incremental.lookback_days,
+            "engagement_window_days": e.window_days,
+            "tier_high_min": e.tier_high_min,
+            "tier_mid_min": e.tier_mid_min,
+            "trend_window_days": e.trend_window_days,
+            "trend_min_history_days": e.trend_min_history_days,
+            "anomaly_z": e.anomaly_z,
+            "experiment_engagement_days": self.experiments.engagement_days,
         }
 
 

@@ -19,6 +19,7 @@ from dagster import (
 from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import build_dbt_assets
+from orchestration.assets.engagement import build_engagement_assets
 from orchestration.assets.landing import build_landing_asset
 from orchestration.dbt_project import MANIFEST, apply_dbt_env, dbt_project, prepare_manifest
 from orchestration.partitions import daily_partitions
@@ -35,6 +36,7 @@ def build_definitions(settings: Settings) -> Definitions:
     partitions = daily_partitions(settings.config)
     landing = build_landing_asset(settings)
     dbt_daily, dbt_rest = build_dbt_assets(settings, MANIFEST, partitions)
+    python_assets, checks = build_engagement_assets(settings, partitions)
     job = define_asset_job(DAILY_JOB, selection=AssetSelection.all(), partitions_def=partitions)
     sched = settings.config.schedule
     schedule = build_schedule_from_partitioned_job(
@@ -46,7 +48,8 @@ def build_definitions(settings: Settings) -> Definitions:
         else DefaultScheduleStatus.STOPPED,
     )
     return Definitions(
-        assets=[landing, dbt_rest, dbt_daily],
+        assets=[landing, dbt_rest, dbt_daily, *python_assets],
+        asset_checks=checks,
         jobs=[job],
         schedules=[schedule],
         resources={

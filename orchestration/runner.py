@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -22,6 +23,26 @@ log = logging.getLogger(__name__)
 
 class RunError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    asset: str
+    check: str
+    passed: bool
+    severity: str
+    metadata: dict
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    start: dt.date
+    end: dt.date
+    checks: list[CheckOutcome]
+
+    @property
+    def failed_checks(self) -> list[CheckOutcome]:
+        return [c for c in self.checks if not c.passed]
 
 
 INSTANCE_YAML = {
@@ -105,7 +126,17 @@ def run_pipeline(
         )
     if not result.success:
         raise RunError(_failure_message(result))
-    return start, end
+    checks = [
+        CheckOutcome(
+            asset="/".join(e.asset_key.path),
+            check=e.check_name,
+            passed=e.passed,
+            severity=e.severity.value,
+            metadata={k: getattr(v, "value", v) for k, v in e.metadata.items()},
+        )
+        for e in result.get_asset_check_evaluations()
+    ]
+    return RunOutcome(start, end, checks)
 
 
 def _failure_message(result) -> str:

@@ -64,3 +64,13 @@ def format_summary(s: RunSummary, warehouse: Path, ui_hint: str) -> str:
     lines.append("tables:           " + ", ".join(t for t in s.tables if not t.startswith("raw.")))
     lines.append(f"Dagster UI:       {ui_hint}")
     return "\n".join(lines)
+
+
+def format_checks(outcome) -> str:
+    """One line for the checks, then one line per failed check."""
+    failed = outcome.failed_checks
+    lines = [f"checks:           {len(outcome.checks) - len(failed)} passed, {len(failed)} failed"]
+    for c in failed:
+        detail = ", ".join(f"{k}={v}" for k, v in c.metadata.items())
+        lines.append(f"  {c.severity}: {c.asset} {c.check} ({detail})")
+    return "\n".join(lines)

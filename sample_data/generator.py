@@ -120,14 +120,17 @@ def _day_events(
     alive = _alive(u, day)
     visits = alive & (rng.random(n) < u["_visit_p"].to_numpy())
     visits |= u["_signup_day"].to_numpy() == day  # everyone shows up on signup day
+    # Campaigns bring extra visits from users who would not have come that day;
+    # all their events carry the campaign_id (regular visits stay untagged).
     campaign = np.full(n, None, dtype=object)
-    if day in spring:
-        campaign[visits & (rng.random(n) < 0.3)] = SPRING_CAMPAIGN
-    if day == p.spike_day:
-        # A promotion pulls many dormant-but-alive users in for a single visit.
-        extra = alive & ~visits & (rng.random(n) < 0.6)
-        visits |= extra
-        campaign[extra | (visits & (rng.random(n) < 0.5))] = SPIKE_CAMPAIGN
+    for active_campaign, share in (
+        (SPRING_CAMPAIGN, 0.15 if day in spring else 0.0),
+        (SPIKE_CAMPAIGN, 0.6 if day == p.spike_day else 0.0),
+    ):
+        if share:
+            extra = alive & ~visits & (rng.random(n) < share)
+            visits |= extra
+            campaign[extra] = active_campaign
     if day == p.outage_day:
         visits &= rng.random(n) < 0.1
     uidx = np.nonzero(visits)[0]

@@ -76,3 +76,95 @@ def active_users_daily(active: pd.DataFrame, first: dt.date, last: dt.date) -> p
         )
         day += dt.timedelta(days=1)
     return pd.DataFrame(rows)
+
+
+def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def user_days(events: pd.DataFrame, orders: pd.DataFrame, tz: str = "UTC") -> pd.DataFrame:
+    """(user_id, activity_date) with any event or any order."""
+    parts = [
+        pd.DataFrame({"user_id": df["user_id"],
+                      "activity_date": pd.to_datetime(df[col], utc=True).dt.tz_convert(tz).dt.date})
+        for df, col in ((events, "event_time"), (orders, "order_time"))
+    ]  # fmt: skip
+    return pd.concat(parts).drop_duplicates().reset_index(drop=True)
+
+
+def actives_by_value(
+    seen: pd.DataFrame,
+    active: pd.DataFrame,
+    first: dt.date,
+    last: dt.date,
+    every_day_values: tuple = (),
+) -> pd.DataFrame:
+    """Per day and value: DAU, rolling WAU/MAU, week- and month-to-date actives.
+    `seen` and `active` have user_id, activity_date, value. A value has a row on
+    a day with any `seen` row in the 28 days ending on it (or always, if listed)."""
+    seen_by = seen.groupby("value")["activity_date"].apply(set).to_dict()
+    act = {(v, d): set(g["user_id"]) for (v, d), g in active.groupby(["value", "activity_date"])}
+    rows = []
+    for day in days_between(first, last):
+        window = {day - dt.timedelta(days=k) for k in range(28)}
+        values = set(every_day_values) | {v for v, ds in seen_by.items() if ds & window}
+        for v in values:
+
+            def users(since: dt.date, v=v, day=day) -> int:
+                out: set = set()
+                for d in days_between(since, day):
+                    out |= act.get((v, d), set())
+                return len(out)
+
+            rows.append({
+                "activity_date": day, "breakdown_value": v,
+                "dau": users(day), "wau": users(day - dt.timedelta(days=6)),
+                "mau": users(day - dt.timedelta(days=27)),
+                "calendar_week_actives": users(day - dt.timedelta(days=day.weekday())),
+                "calendar_month_actives": users(day.replace(day=1)),
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def tier(index: int, high: int = 12, mid: int = 4) -> str:
+    return "high" if index >= high else "mid" if index >= mid else "low" if index >= 1 else "none"
+
+
+def engagement_daily(
+    engaged: pd.DataFrame, seen: pd.DataFrame, first: dt.date, last: dt.date, window: int = 28
+) -> pd.DataFrame:
+    """Per day and user with any user-day in the trailing window: the engagement
+    index (engaged visits in the window) and the tier. `engaged` has user_id,
+    activity_date, engaged (visits); `seen` has user_id, activity_date."""
+    eng = engaged.groupby(["user_id", "activity_date"])["engaged"].sum().to_dict()
+    seen_days = seen.groupby("user_id")["activity_date"].apply(sorted).to_dict()
+    rows = []
+    for day in days_between(first, last):
+        lo = day - dt.timedelta(days=window - 1)
+        for user, ds in seen_days.items():
+            in_window = [d for d in ds if lo <= d <= day]
+            if in_window:
+                idx = sum(eng.get((user, d), 0) for d in in_window)
+                rows.append(
+                    {
+                        "activity_date": day,
+                        "user_id": user,
+                        "engagement_index": idx,
+                        "activity_tier": tier(idx),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def robust_z(series: list[float], window: int = 28, min_history: int = 14) -> list[float | None]:
+    """z = 0.6745 (x - median) / MAD against up to `window` earlier values."""
+    out: list[float | None] = []
+    for i, x in enumerate(series):
+        hist = pd.Series(series[max(0, i - window) : i], dtype=float)
+        if len(hist) < min_history:
+            out.append(None)
+            continue
+        med = hist.median()
+        mad = (hist - med).abs().median()
+        out.append(None if mad == 0 else 0.6745 * (x - med) / mad)
+    return out

@@ -41,3 +41,16 @@
 {% macro spark__day_spine(start, end) -%}
     select explode(sequence(cast({{ start }} as date), cast({{ end }} as date), interval 1 day)) as activity_date
 {%- endmacro %}
+
+{#- The bounce rule of METRICS.md: fewer than bounce_min_events events, or
+    shorter than bounce_min_seconds. -#}
+{% macro is_bounced(events, started_at, ended_at) -%}
+    ({{ events }} < {{ var('bounce_min_events') | int }}
+        or {{ seconds_between(started_at, ended_at) }} < {{ var('bounce_min_seconds') | int }})
+{%- endmacro %}
+
+{% macro median(expression) -%}
+    {{ return(adapter.dispatch('median', 'userops')(expression)) }}
+{%- endmacro %}
+{% macro default__median(expression) -%}median({{ expression }}){%- endmacro %}
+{% macro spark__median(expression) -%}percentile({{ expression }}, 0.5){%- endmacro %}

@@ -59,7 +59,12 @@ visits as (
         min(platform) as platform,
         count(*) as events,
         cast(sum(case when is_key_event then 1 else 0 end) as bigint) as key_events,
-        count(campaign_id) as campaign_events
+        count(campaign_id) as campaign_events,
+        -- the same visit seen without campaign-tagged events (engagement trend)
+        cast(sum(case when campaign_id is null then 1 else 0 end) as bigint) as events_without_campaign,
+        cast(sum(case when campaign_id is null and is_key_event then 1 else 0 end) as bigint) as key_events_without_campaign,
+        min(case when campaign_id is null then event_at end) as started_at_without_campaign,
+        max(case when campaign_id is null then event_at end) as ended_at_without_campaign
     from keyed
     group by user_id, activity_date, visit_key
 )
@@ -76,9 +81,9 @@ select
     events,
     key_events,
     campaign_events,
-    (events < {{ var('bounce_min_events') | int }}
-        or {{ seconds_between('started_at', 'ended_at') }} < {{ var('bounce_min_seconds') | int }}) as is_bounced,
-    (key_events > 0
-        and not (events < {{ var('bounce_min_events') | int }}
-            or {{ seconds_between('started_at', 'ended_at') }} < {{ var('bounce_min_seconds') | int }})) as is_engaged
+    {{ is_bounced('events', 'started_at', 'ended_at') }} as is_bounced,
+    (key_events > 0 and not {{ is_bounced('events', 'started_at', 'ended_at') }}) as is_engaged,
+    (key_events_without_campaign > 0
+        and not {{ is_bounced('events_without_campaign', 'started_at_without_campaign', 'ended_at_without_campaign') }}
+    ) as is_engaged_without_campaign
 from visits

@@ -20,7 +20,7 @@ with visits as (
         cast(sum(events) as bigint) as events,
         cast(sum(key_events) as bigint) as key_events,
         cast(sum(campaign_events) as bigint) as campaign_events,
-        cast(sum(case when is_engaged and campaign_events = 0 then 1 else 0 end) as bigint) as engaged_visits_without_campaign,
+        cast(sum(case when is_engaged_without_campaign then 1 else 0 end) as bigint) as engaged_visits_without_campaign,
         min(platform) as platform
     from {{ ref('int_sessions') }}
     where {{ in_run_window('activity_date') }}
@@ -39,16 +39,8 @@ orders as (
     group by user_id, order_date
 ),
 
-{#- What makes a user active: engaged visits, or, for a product with only
-    orders (activity_source 'orders', or 'auto' with no events at all), a
-    paid order. -#}
-{%- set source = var('activity_source') %}
 mode as (
-    select
-        {%- if source == 'events' %} true
-        {%- elif source == 'orders' %} false
-        {%- else %} exists (select 1 from {{ ref('stg_app__events') }})
-        {%- endif %} as uses_events
+    select {{ uses_events() }} as uses_events
 ),
 
 joined as (
@@ -71,9 +63,14 @@ joined as (
         on v.user_id = o.user_id and v.activity_date = o.activity_date
 )
 
+{#- Engagement units: engaged visits; for orders-only data, purchase days. -#}
 select
     joined.*,
     case when mode.uses_events then engaged_visits > 0 else paid_orders > 0 end as is_active,
-    visits > 0 and bounced_visits = visits as is_bounced_only
+    visits > 0 and bounced_visits = visits as is_bounced_only,
+    case when mode.uses_events then engaged_visits
+        when paid_orders > 0 then 1 else 0 end as engagement_units,
+    case when mode.uses_events then engaged_visits_without_campaign
+        when paid_orders > 0 then 1 else 0 end as engagement_units_without_campaign
 from joined
 cross join mode

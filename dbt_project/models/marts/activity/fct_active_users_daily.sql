@@ -7,18 +7,14 @@
     )
 }}
 
-{#- DAU, rolling WAU (7 days) and MAU (28 days) ending on each day, stickiness.
-    One row per day and breakdown; breakdown = 'all' is the overall row. -#}
+{#- Active users per day: overall (breakdown 'all'), per acquisition channel and
+    per platform. DAU; WAU and MAU over the rolling 7 and 28 days ending on the
+    day; week-to-date (ISO week, Monday) and month-to-date actives; stickiness;
+    new users; bounced-only users. -#}
 
-{#- The spine runs from the first day with any user-day (never earlier, so
-    incremental runs and a full refresh agree) to the end of the run window. -#}
 with bounds as (
     select
-        {% if is_incremental() -%}
-        greatest({{ window_lower() }}, (select min(activity_date) from {{ ref('int_user_days') }}))
-        {%- else -%}
-        (select min(activity_date) from {{ ref('int_user_days') }})
-        {%- endif %} as lower_date,
+        {{ daily_spine_start() }} as lower_date,
         {{ window_end() }} as upper_date
 ),
 
@@ -26,11 +22,63 @@ days as (
     {{ day_spine('(select lower_date from bounds)', '(select upper_date from bounds)') }}
 ),
 
+{#- 30 days back covers both the 28-day MAU and month-to-date on day 31. -#}
 user_days as (
     select user_id, activity_date, is_active, is_bounced_only
     from {{ ref('int_user_days') }}
-    where activity_date between (select {{ add_days('lower_date', -27) }} from bounds)
+    where activity_date between (select {{ add_days('lower_date', -30) }} from bounds)
         and (select upper_date from bounds)
+),
+
+activity as (
+    select user_id, activity_date, 'all' as breakdown, 'all' as breakdown_value,
+        is_active, is_bounced_only
+    from user_days
+    union all
+    select d.user_id, d.activity_date, 'channel' as breakdown,
+        coalesce(u.channel, 'unknown') as breakdown_value, d.is_active, d.is_bounced_only
+    from user_days as d
+    left join {{ ref('stg_app__users') }} as u on d.user_id = u.user_id
+    union all
+    select user_id, activity_date, 'platform' as breakdown, platform as breakdown_value,
+        is_active, is_bounced_only
+    from {{ ref('int_user_platform_days') }}
+    where activity_date between (select {{ add_days('lower_date', -30) }} from bounds)
+        and (select upper_date from bounds)
+),
+
+{#- The overall row exists every day; a breakdown value has a row on a day when
+    it has any user-day in the 28 days ending on that day. -#}
+grid as (
+    select activity_date, 'all' as breakdown, 'all' as breakdown_value
+    from days
+    union
+    select days.activity_date, a.breakdown, a.breakdown_value
+    from days
+    inner join activity as a
+        on a.breakdown <> 'all'
+        and a.activity_date between {{ add_days('days.activity_date', -27) }} and days.activity_date
+),
+
+rolling as (
+    select
+        g.activity_date,
+        g.breakdown,
+        g.breakdown_value,
+        count(distinct case when a.activity_date = g.activity_date then a.user_id end) as dau,
+        count(distinct case when a.activity_date > {{ add_days('g.activity_date', -7) }} then a.user_id end) as wau,
+        count(distinct case when a.activity_date > {{ add_days('g.activity_date', -28) }} then a.user_id end) as mau,
+        count(distinct case when a.activity_date >= cast({{ dbt.date_trunc('week', 'g.activity_date') }} as date)
+            then a.user_id end) as calendar_week_actives,
+        count(distinct case when a.activity_date >= cast({{ dbt.date_trunc('month', 'g.activity_date') }} as date)
+            then a.user_id end) as calendar_month_actives
+    from grid as g
+    left join activity as a
+        on a.is_active
+        and a.breakdown = g.breakdown
+        and a.breakdown_value = g.breakdown_value
+        and a.activity_date between {{ add_days('g.activity_date', -30) }} and g.activity_date
+    group by g.activity_date, g.breakdown, g.breakdown_value
 ),
 
 first_active as (
@@ -40,43 +88,33 @@ first_active as (
     group by user_id
 ),
 
-rolling as (
+daily as (
     select
-        days.activity_date,
-        count(distinct case when a.activity_date = days.activity_date then a.user_id end) as dau,
-        count(distinct case when a.activity_date > {{ add_days('days.activity_date', -7) }} then a.user_id end) as wau,
-        count(distinct a.user_id) as mau
-    from days
-    left join user_days as a
-        on a.is_active
-        and a.activity_date between {{ add_days('days.activity_date', -27) }} and days.activity_date
-    group by days.activity_date
-),
-
-daily_flags as (
-    select
-        activity_date,
-        cast(sum(case when is_bounced_only then 1 else 0 end) as bigint) as bounced_only_users
-    from user_days
-    group by activity_date
-),
-
-new_users as (
-    select first_active_date as activity_date, count(*) as new_users
-    from first_active
-    group by first_active_date
+        a.activity_date,
+        a.breakdown,
+        a.breakdown_value,
+        count(distinct case when a.is_bounced_only then a.user_id end) as bounced_only_users,
+        count(distinct case when a.is_active and f.first_active_date = a.activity_date
+            then a.user_id end) as new_users
+    from activity as a
+    left join first_active as f on a.user_id = f.user_id
+    group by a.activity_date, a.breakdown, a.breakdown_value
 )
 
 select
-    rolling.activity_date,
-    'all' as breakdown,
-    'all' as breakdown_value,
-    rolling.dau,
-    rolling.wau,
-    rolling.mau,
-    case when rolling.mau > 0 then cast(rolling.dau as double) / rolling.mau end as stickiness,
-    coalesce(new_users.new_users, 0) as new_users,
-    coalesce(daily_flags.bounced_only_users, 0) as bounced_only_users
-from rolling
-left join new_users on rolling.activity_date = new_users.activity_date
-left join daily_flags on rolling.activity_date = daily_flags.activity_date
+    r.activity_date,
+    r.breakdown,
+    r.breakdown_value,
+    r.dau,
+    r.wau,
+    r.mau,
+    r.calendar_week_actives,
+    r.calendar_month_actives,
+    case when r.mau > 0 then cast(r.dau as double) / r.mau end as stickiness,
+    coalesce(d.new_users, 0) as new_users,
+    coalesce(d.bounced_only_users, 0) as bounced_only_users
+from rolling as r
+left join daily as d
+    on r.activity_date = d.activity_date
+    and r.breakdown = d.breakdown
+    and r.breakdown_value = d.breakdown_value

@@ -1,0 +1,31 @@
+{#- Whether activity comes from events (engaged visits) or, for a product with
+    only orders, from purchase days: activity_source 'events', 'orders', or
+    'auto' (orders when no event landed at all). A SQL boolean expression. -#}
+{% macro uses_events() -%}
+    {%- set source = var('activity_source') -%}
+    {%- if source == 'events' -%}true
+    {%- elif source == 'orders' -%}false
+    {%- else -%}exists (select 1 from {{ ref('stg_app__events') }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Activity tier of an engagement index (METRICS.md: boundaries inclusive). -#}
+{% macro activity_tier(index) -%}
+    case
+        when {{ index }} >= {{ var('tier_high_min') | int }} then 'high'
+        when {{ index }} >= {{ var('tier_mid_min') | int }} then 'mid'
+        when {{ index }} >= 1 then 'low'
+        else 'none'
+    end
+{%- endmacro %}
+
+{#- First day of the spine of a daily mart: a full refresh starts at the first
+    day with any user-day; an incremental run at its window (never earlier
+    than the first day, so both agree). -#}
+{% macro daily_spine_start() -%}
+    {%- if is_incremental() -%}
+    greatest({{ window_lower() }}, (select min(activity_date) from {{ ref('int_user_days') }}))
+    {%- else -%}
+    (select min(activity_date) from {{ ref('int_user_days') }})
+    {%- endif -%}
+{%- endmacro %}
