@@ -34,10 +34,28 @@ def window_from_time_window(start: dt.datetime, end: dt.datetime) -> tuple[dt.da
     return first, last
 
 
-def write_run_window(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> None:
+def write_run_window(
+    con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, full_refresh: bool = False
+) -> dt.date:
+    """Record the days this run builds, and `built_through`: the latest day the
+    daily tables hold afterwards (a rerun of an old day keeps it; a full
+    refresh, which drops later days, resets it). Snapshots are taken as of it."""
     con.execute("create schema if not exists _userops")
+    previous = None
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = '_userops' and table_name = 'run_window'"
+    ).fetchone()[0]
+    if exists:
+        previous = con.execute(f"select max(built_through) from {RUN_WINDOW_TABLE}").fetchone()[0]
+    built_through = last if full_refresh or previous is None else max(previous, last)
     con.execute(
-        f"create or replace table {RUN_WINDOW_TABLE} as "
-        "select cast(? as date) as window_start, cast(? as date) as window_end",
-        [first, last],
+        f"create or replace table {RUN_WINDOW_TABLE} as select cast(? as date) as window_start, "
+        "cast(? as date) as window_end, cast(? as date) as built_through",
+        [first, last, built_through],
     )
+    return built_through
+
+
+def read_built_through(con: duckdb.DuckDBPyConnection) -> dt.date:
+    return con.execute(f"select max(built_through) from {RUN_WINDOW_TABLE}").fetchone()[0]

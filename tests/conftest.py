@@ -50,12 +50,19 @@ def run(
     run_pipeline(settings, start, end, full_refresh, log_level="WARNING")
 
 
-def read_table(warehouse: Path, table: str, order_by: str) -> pd.DataFrame:
+def read_table(warehouse: Path, table: str, order_by: str, where: str = "true") -> pd.DataFrame:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        return con.execute(f"select * from {table} order by {order_by}").df()
+        return con.execute(f"select * from {table} where {where} order by {order_by}").df()
     finally:
         con.close()
+
+
+def overall(warehouse: Path) -> pd.DataFrame:
+    """The overall rows of fct_active_users_daily, by day."""
+    return read_table(
+        warehouse, "marts.fct_active_users_daily", "activity_date", "breakdown = 'all'"
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,7 +7,7 @@ import pytest
 
 from orchestration.cli import main
 from sample_data.cdnow import DEFAULT_CDNOW_DIR, read_cdnow_master
-from tests.conftest import read_table, write_config
+from tests.conftest import overall, read_table, write_config
 from tests.reference import active_users_daily
 
 
@@ -76,7 +76,7 @@ def test_cdnow_activity_falls_back_to_purchase_days(cdnow_run):
         }
     ).drop_duplicates()
     ref = active_users_daily(active, dt.date(1997, 1, 1), dt.date(1998, 6, 30))
-    got = read_table(cdnow_run, "marts.fct_active_users_daily", "activity_date")
+    got = overall(cdnow_run)
     got["activity_date"] = pd.to_datetime(got["activity_date"]).dt.date
     assert len(got) == len(ref) == 546
     merged = got.merge(ref, on="activity_date", suffixes=("", "_ref"))

@@ -38,10 +38,13 @@ def test_empty_window_is_an_error():
         window_from_time_window(t, t)
 
 
-def test_write_run_window_replaces_the_row():
+def test_write_run_window_tracks_built_through():
+    day = lambda n: dt.date(2025, 1, n)  # noqa: E731
     con = duckdb.connect()
-    write_run_window(con, dt.date(2025, 1, 1), dt.date(2025, 1, 2))
-    write_run_window(con, dt.date(2025, 2, 1), dt.date(2025, 2, 1))
+    assert write_run_window(con, day(1), day(10)) == day(10)
+    assert write_run_window(con, day(3), day(3)) == day(10)  # a rerun of an old day keeps it
     assert con.execute("select * from _userops.run_window").fetchall() == [
-        (dt.date(2025, 2, 1), dt.date(2025, 2, 1))
+        (day(3), day(3), day(10))
     ]
+    assert write_run_window(con, day(1), day(5), full_refresh=True) == day(5)  # later days gone
+    assert write_run_window(con, day(6), day(6)) == day(6)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tests.conftest import make_settings, read_table, run
+from tests.conftest import make_settings, overall, read_table, run
 
 D1, D2 = dt.date(2025, 1, 1), dt.date(2025, 1, 2)
 
@@ -43,7 +43,7 @@ def test_activity_definitions_on_hand_built_users(tmp_path):
     )
     settings = make_settings(tmp_path / "wh", landing)
     run(settings, D1, D2)
-    fact = read_table(settings.warehouse, "marts.fct_active_users_daily", "activity_date")
+    fact = overall(settings.warehouse)
     assert fact[["dau", "wau", "mau", "new_users", "bounced_only_users"]].values.tolist() == [
         [1, 1, 1, 1, 1],  # D1: user active; bouncer bounced-only (viewer's visit is not a bounce)
         [1, 2, 2, 1, 1],  # D2: app active; quick bounced-only
@@ -70,7 +70,7 @@ def test_reporting_time_zone_moves_events_across_midnight(tmp_path):
     run(sh, D1, D2)
 
     def dau(s):
-        t = read_table(s.warehouse, "marts.fct_active_users_daily", "activity_date")
+        t = overall(s.warehouse)
         return list(zip(pd.to_datetime(t["activity_date"]).dt.date, t["dau"], strict=True))
 
     assert dau(utc) == [(D1, 1), (D2, 0)]

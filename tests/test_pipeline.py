@@ -6,13 +6,19 @@ import pandas as pd
 from pandas.testing import assert_frame_equal
 
 from sample_data.generator import GeneratorParams, generate, write_landing
-from tests.conftest import SMALL, make_settings, read_table, run
+from tests.conftest import SMALL, make_settings, overall, read_table, run
 from tests.reference import active_user_days, active_users_daily, visits
 
 DAILY_TABLES = {
     "intermediate.int_sessions": "visit_id",
     "intermediate.int_user_days": "user_id, activity_date",
+    "intermediate.int_user_platform_days": "user_id, activity_date, platform",
+    "intermediate.int_experiment_user_engagement": "experiment_id, user_id",
     "marts.fct_active_users_daily": "activity_date, breakdown, breakdown_value",
+    "marts.fct_user_engagement_daily": "activity_date, user_id",
+    "marts.dim_user_engagement": "user_id",
+    "marts.fct_engagement_trend": "activity_date",
+    "marts.fct_experiment_readout": "experiment_id, variant",
 }
 
 
@@ -40,7 +46,7 @@ def test_user_days_active_set_matches_reference(small_run, small_data):
 
 
 def test_dau_wau_mau_match_reference_every_day(small_run, small_data):
-    got = read_table(small_run.warehouse, "marts.fct_active_users_daily", "activity_date")
+    got = overall(small_run.warehouse)
     last = SMALL.start + dt.timedelta(days=SMALL.days - 1)
     ref = active_users_daily(active_user_days(small_data.events), SMALL.start, last)
     assert len(got) == SMALL.days
@@ -58,7 +64,7 @@ def test_dau_wau_mau_match_reference_every_day(small_run, small_data):
 def test_bounced_key_events_exist_in_sample_and_do_not_count(small_run, small_data):
     v = visits(small_data.events)
     assert (v["is_bounced"] & (v["key_events"] > 0)).sum() > 0  # the case is exercised
-    got = read_table(small_run.warehouse, "marts.fct_active_users_daily", "activity_date")
+    got = overall(small_run.warehouse)
     assert got["bounced_only_users"].sum() > 0
 
 
@@ -91,4 +97,5 @@ def test_incremental_equals_backfill_equals_full_refresh_and_reruns_are_idempote
 
     run(daily, days[4], days[4])  # rerun a middle day: nothing changes
     _assert_same(by_day, _tables(daily), "rerun of one day")
-    assert len(by_day["marts.fct_active_users_daily"]) == params.days
+    fact = by_day["marts.fct_active_users_daily"]
+    assert (fact["breakdown"] == "all").sum() == params.days

@@ -13,6 +13,11 @@
     (select max(window_end) from {{ source('userops_meta', 'run_window') }})
 {%- endmacro %}
 
+{#- The day snapshots are taken on: the latest day the daily tables hold. -#}
+{% macro snapshot_date() -%}
+    (select max(built_through) from {{ source('userops_meta', 'run_window') }})
+{%- endmacro %}
+
 {% macro window_lower() -%}
     {%- if is_incremental() -%}
         (select {{ add_days('min(window_start)', -1 * var('lookback_days')) }} from {{ source('userops_meta', 'run_window') }})

@@ -63,7 +63,7 @@ def build_dbt_assets(settings: Settings, manifest, partitions_def):
             "building reporting days %s .. %s (full refresh: %s)", first, last, config.full_refresh
         )
         with warehouse.connect() as con:
-            write_run_window(con, first, last)
+            write_run_window(con, first, last, config.full_refresh)
         args = build_args(dbt_vars, config.full_refresh)
         yield from dbt.cli(args, context=context, target_path=TARGET_DIR).stream()
 

@@ -13,7 +13,7 @@ from dagster import (
 )
 
 from models.experiments import experiment_readout
-from orchestration.dbt_helpers import window_from_time_window
+from orchestration.dbt_helpers import read_built_through
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import Settings
 
@@ -44,8 +44,8 @@ def build_engagement_assets(settings: Settings, partitions_def):
         ),
     )
     def fct_experiment_readout(context: AssetExecutionContext, warehouse: WarehouseResource):
-        _, snapshot = window_from_time_window(*context.partition_time_window)
         with warehouse.connect() as con:
+            snapshot = read_built_through(con)
             users = con.execute(
                 "select experiment_id, variant, engagement_index "
                 "from intermediate.int_experiment_user_engagement where is_window_complete"

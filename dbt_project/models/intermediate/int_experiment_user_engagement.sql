@@ -2,13 +2,13 @@
 
 {#- Per experiment and user: the engagement index over the experiment window
     (the assignment day and the following days, experiment_engagement_days in
-    all), as of the last day of the run. The readout (Python, scipy) uses users
+    all), as of the latest day the daily tables hold. The readout (Python, scipy) uses users
     whose window has fully elapsed. -#}
 
 {%- set n = var('experiment_engagement_days') | int %}
 
 with bounds as (
-    select {{ window_end() }} as snapshot_date
+    select {{ snapshot_date() }} as snapshot_date
 ),
 
 assignments as (

@@ -1,11 +1,11 @@
 {{ config(materialized='table', tags=['daily']) }}
 
-{#- Snapshot as of the last day of the run: every user known by then, with the
+{#- Snapshot as of the latest day the daily tables hold: every user known by then, with the
     engagement index over the trailing window and the tier ('none' when the
     window holds nothing). -#}
 
 with bounds as (
-    select {{ window_end() }} as snapshot_date
+    select {{ snapshot_date() }} as snapshot_date
 ),
 
 known_users as (
