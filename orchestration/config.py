@@ -86,6 +86,54 @@ class ExperimentsConfig(_Strict):
     confidence: float = Field(default=0.95, gt=0, lt=1)
 
 
+class LifecycleConfig(_Strict):
+    churn_days: int = Field(default=30, ge=2, description="inactive this long: churned")
+    new_days: int = Field(default=7, ge=1, description="first active less than this ago: new")
+    declining_inactive_days: int = Field(default=7, ge=1)
+    declining_ratio: float = Field(default=0.5, gt=0, lt=1, description="cur < ratio x prev")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LifecycleConfig:
+        if self.declining_inactive_days >= self.churn_days:
+            raise ValueError("declining_inactive_days must be below churn_days")
+        return self
+
+
+class ProductStageConfig(_Strict):
+    decline_periods: int = Field(default=2, ge=1)
+    growth_rate: float = Field(default=0.10, gt=0)
+    introduction_periods: int = Field(default=3, ge=1)
+
+
+class ChannelsConfig(_Strict):
+    stability_window_days: int = Field(default=28, ge=2)
+    stable_max_cv: float = Field(default=0.5, gt=0)
+    conversion_days: int = Field(default=30, ge=1)
+
+
+class FunnelConfig(_Strict):
+    activation_event: str | None = Field(
+        default=None, description="event name; null = any engaged visit"
+    )
+    activation_days: int = Field(default=7, ge=1)
+    retention_from_day: int = Field(default=8, ge=2)
+    retention_to_day: int = Field(default=14, ge=2)
+    revenue_days: int = Field(default=30, ge=1)
+
+    @field_validator("activation_event")
+    @classmethod
+    def _plain(cls, name: str | None) -> str | None:
+        if name is not None and not _EVENT_NAME.match(name):
+            raise ValueError(f"event name {name!r} is not allowed")
+        return name
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FunnelConfig:
+        if self.retention_to_day < self.retention_from_day:
+            raise ValueError("retention_to_day must not be below retention_from_day")
+        return self
+
+
 class IncrementalConfig(_Strict):
     lookback_days: int = Field(default=2, ge=0, le=60)
 
@@ -107,6 +155,10 @@ class UseropsConfig(_Strict):
     activity: ActivityConfig = ActivityConfig()
     engagement: EngagementConfig = EngagementConfig()
     experiments: ExperimentsConfig = ExperimentsConfig()
+    lifecycle: LifecycleConfig = LifecycleConfig()
+    product_stage: ProductStageConfig = ProductStageConfig()
+    channels: ChannelsConfig = ChannelsConfig()
+    funnel: FunnelConfig = FunnelConfig()
     incremental: IncrementalConfig = IncrementalConfig()
     quality: QualityConfig = QualityConfig()
     schedule: ScheduleConfig = ScheduleConfig()
@@ -147,6 +199,10 @@ class UseropsConfig(_Strict):
             "trend_min_history_days": e.trend_min_history_days,
             "anomaly_z": e.anomaly_z,
             "experiment_engagement_days": self.experiments.engagement_days,
+            **{f"lifecycle_{k}": v for k, v in self.lifecycle.model_dump().items()},
+            **{f"stage_{k}": v for k, v in self.product_stage.model_dump().items()},
+            **{f"channel_{k}": v for k, v in self.channels.model_dump().items()},
+            **{f"funnel_{k}": v for k, v in self.funnel.model_dump().items()},
         }
 
 

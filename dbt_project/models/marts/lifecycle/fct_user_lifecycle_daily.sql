@@ -1,0 +1,102 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_run_window('activity_date') }}",
+        tags=['daily'],
+    )
+}}
+
+{#- Per user and day, from the user's first active day on: the lifecycle stage
+    as of that day and the stage the day before. First rule that matches wins:
+    churned (no activity for >= churn_days), reactivated (a churned user active
+    again, for that day), new (first active day < new_days ago), declining (no
+    activity for >= declining_inactive_days, or cur < declining_ratio x prev),
+    mature (tier high), growing. cur = engagement index over the last 28 days,
+    prev = over the 28 days before. Every rule reads only the 56 days up to the
+    day, so a day's stage is a pure function of history. -#}
+
+{%- set churn = var('lifecycle_churn_days') | int %}
+{%- set new_days = var('lifecycle_new_days') | int %}
+{%- set idle = var('lifecycle_declining_inactive_days') | int %}
+{%- set w = var('engagement_window_days') | int %}
+
+with bounds as (
+    select
+        {{ daily_spine_start() }} as lower_date,
+        {{ window_end() }} as upper_date
+),
+
+{#- one extra day before the window, for previous_stage -#}
+days as (
+    {{ day_spine(add_days('(select lower_date from bounds)', -1), '(select upper_date from bounds)') }}
+),
+
+first_active as (
+    select user_id, min(activity_date) as first_active_date
+    from {{ ref('int_user_days') }}
+    where is_active and activity_date <= (select upper_date from bounds)
+    group by user_id
+),
+
+user_days as (
+    select user_id, activity_date, is_active, engagement_units
+    from {{ ref('int_user_days') }}
+    where activity_date between (select {{ add_days('lower_date', -(2 * w + churn)) }} from bounds)
+        and (select upper_date from bounds)
+),
+
+history as (
+    select
+        days.activity_date,
+        f.user_id,
+        f.first_active_date,
+        max(case when ud.is_active and ud.activity_date = days.activity_date then 1 else 0 end) as active_today,
+        max(case when ud.is_active and ud.activity_date > {{ add_days('days.activity_date', -churn) }} then 1 else 0 end)
+            as active_within_churn_days,
+        max(case when ud.is_active and ud.activity_date < days.activity_date
+            and ud.activity_date >= {{ add_days('days.activity_date', -churn) }} then 1 else 0 end)
+            as active_in_churn_days_before,
+        max(case when ud.is_active and ud.activity_date > {{ add_days('days.activity_date', -idle) }} then 1 else 0 end)
+            as active_within_idle_days,
+        coalesce(sum(case when ud.activity_date > {{ add_days('days.activity_date', -w) }}
+            then ud.engagement_units end), 0) as engagement_cur,
+        coalesce(sum(case when ud.activity_date <= {{ add_days('days.activity_date', -w) }}
+            and ud.activity_date > {{ add_days('days.activity_date', -2 * w) }}
+            then ud.engagement_units end), 0) as engagement_prev
+    from days
+    inner join first_active as f on f.first_active_date <= days.activity_date
+    left join user_days as ud
+        on ud.user_id = f.user_id
+        and ud.activity_date between {{ add_days('days.activity_date', -(2 * w + churn)) }} and days.activity_date
+    group by days.activity_date, f.user_id, f.first_active_date
+),
+
+staged as (
+    select
+        activity_date,
+        user_id,
+        engagement_cur,
+        engagement_prev,
+        case
+            when active_within_churn_days = 0 then 'churned'
+            when active_today = 1 and first_active_date < activity_date and active_in_churn_days_before = 0
+                then 'reactivated'
+            when {{ dbt.datediff('first_active_date', 'activity_date', 'day') }} < {{ new_days }} then 'new'
+            when active_within_idle_days = 0
+                or engagement_cur < {{ var('lifecycle_declining_ratio') }} * engagement_prev then 'declining'
+            when engagement_cur >= {{ var('tier_high_min') | int }} then 'mature'
+            else 'growing'
+        end as lifecycle_stage
+    from history
+)
+
+select
+    activity_date,
+    user_id,
+    lifecycle_stage,
+    lag(lifecycle_stage) over (partition by user_id order by activity_date) as previous_stage,
+    engagement_cur,
+    engagement_prev
+from staged
+qualify activity_date >= (select lower_date from bounds)

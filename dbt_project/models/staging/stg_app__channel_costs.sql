@@ -1,0 +1,9 @@
+with source as (
+    select * from {{ source('raw', 'channel_costs') }}
+)
+
+select
+    cast("date" as date) as cost_date,
+    lower(trim(channel)) as channel,
+    spend
+from source
