@@ -168,3 +168,95 @@ def robust_z(series: list[float], window: int = 28, min_history: int = 14) -> li
         mad = (hist - med).abs().median()
         out.append(None if mad == 0 else 0.6745 * (x - med) / mad)
     return out
+
+
+def period_of(day: dt.date, grain: str) -> dt.date:
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def previous_period(start: dt.date, grain: str) -> dt.date:
+    if grain == "day":
+        return start - dt.timedelta(days=1)
+    if grain == "week":
+        return start - dt.timedelta(days=7)
+    return (start - dt.timedelta(days=1)).replace(day=1)
+
+
+def next_period(start: dt.date, grain: str) -> dt.date:
+    if grain == "day":
+        return start + dt.timedelta(days=1)
+    if grain == "week":
+        return start + dt.timedelta(days=7)
+    return (start + dt.timedelta(days=32)).replace(day=1)
+
+
+def growth_accounting(
+    active: pd.DataFrame, revenue: pd.DataFrame, first_day: dt.date, snapshot: dt.date, grain: str
+) -> pd.DataFrame:
+    """METRICS.md growth accounting per period. `active`: user_id, activity_date
+    of active days; `revenue`: user_id, activity_date, amount (paid)."""
+    act = active.assign(p=[period_of(d, grain) for d in active["activity_date"]])
+    users_in = act.groupby("p")["user_id"].apply(set).to_dict()
+    first = act.groupby("user_id")["p"].min().to_dict()
+    rev = revenue.assign(p=[period_of(d, grain) for d in revenue["activity_date"]])
+    rev_by = rev.groupby(["p", "user_id"])["amount"].sum().to_dict()
+    first_paid = rev[rev["amount"] > 0].groupby("user_id")["p"].min().to_dict()
+    rows, p = [], period_of(first_day, grain)
+    while p <= snapshot:
+        q = previous_period(p, grain)
+        now, before = users_in.get(p, set()), users_in.get(q, set())
+        payers_now = {u for (pp, u), a in rev_by.items() if pp == p and a > 0}
+        payers_before = {u for (pp, u), a in rev_by.items() if pp == q and a > 0}
+        both = payers_now & payers_before
+        r = lambda u, period: rev_by.get((period, u), 0.0)  # noqa: E731
+        rows.append({
+            "period_start": p,
+            "active_users": len(now),
+            "new_users": sum(1 for u in now if first[u] == p),
+            "retained_users": len(now & before),
+            "resurrected_users": sum(1 for u in now - before if first[u] < p),
+            "churned_users": len(before - now),
+            "new_revenue": sum(r(u, p) for u in payers_now if first_paid[u] == p),
+            "retained_revenue": sum(min(r(u, p), r(u, q)) for u in both),
+            "expansion_revenue": sum(max(r(u, p) - r(u, q), 0) for u in both),
+            "contraction_revenue": sum(max(r(u, q) - r(u, p), 0) for u in both),
+            "resurrected_revenue": sum(
+                r(u, p) for u in payers_now - payers_before if first_paid[u] < p
+            ),
+            "churned_revenue": sum(r(u, q) for u in payers_before - payers_now),
+        })  # fmt: skip
+        p = next_period(p, grain)
+    return pd.DataFrame(rows)
+
+
+def retention(
+    cohorts: pd.DataFrame, active: pd.DataFrame, snapshot: dt.date, grain: str
+) -> pd.DataFrame:
+    """Cohort retention "on" and "on or after" per cohort period and N, null
+    where period N has not fully elapsed. `cohorts`: user_id, cohort_date."""
+    cp = {
+        u: period_of(d, grain)
+        for u, d in zip(cohorts["user_id"], cohorts["cohort_date"], strict=True)
+    }
+    act = active[active["user_id"].isin(cp)]
+    periods: dict[str, set] = {}
+    for u, d in zip(act["user_id"], act["activity_date"], strict=True):
+        if period_of(d, grain) >= cp[u]:
+            periods.setdefault(u, set()).add(period_of(d, grain))
+    rows = []
+    for c in sorted(set(cp.values())):
+        members = [u for u, p in cp.items() if p == c]
+        p, n = c, 0
+        while p <= snapshot:
+            observable = next_period(p, grain) - dt.timedelta(days=1) <= snapshot
+            on = sum(1 for u in members if p in periods.get(u, set()))
+            after = sum(1 for u in members if any(x >= p for x in periods.get(u, set())))
+            rows.append({"cohort_period": c, "period_number": n, "cohort_size": len(members),
+                         "retained_on": on if observable else None,
+                         "retained_on_or_after": after if observable else None})  # fmt: skip
+            p, n = next_period(p, grain), n + 1
+    return pd.DataFrame(rows)
