@@ -19,6 +19,17 @@ DAILY_TABLES = {
     "marts.dim_user_engagement": "user_id",
     "marts.fct_engagement_trend": "activity_date",
     "marts.fct_experiment_readout": "experiment_id, variant",
+    "intermediate.int_user_periods": "user_id, grain, period_start",
+    "intermediate.int_user_cohorts": "user_id",
+    "marts.fct_growth_accounting": "grain, period_start",
+    "marts.fct_retention_cohorts": "cohort_grain, cohort_period, period_number, breakdown, "
+    "breakdown_value",
+    "marts.fct_product_stage": "month_start",
+    "marts.fct_user_lifecycle_daily": "activity_date, user_id",
+    "marts.fct_lifecycle_stage_counts": "activity_date, lifecycle_stage",
+    "marts.fct_lifecycle_transitions": "activity_date, from_stage, to_stage",
+    "marts.fct_channel_quality": "channel, cohort_month",
+    "marts.fct_aarrr_funnel": "cohort_month, step_number",
 }
 
 
