@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 from dagster import DagsterInstance
@@ -69,7 +70,7 @@ def default_range(settings: Settings, today: dt.date | None = None) -> tuple[dt.
         raise RunError(f"{settings.landing}: no parseable event or order times; nothing to run")
     tz = settings.config.timezone
     first, last = (t.tz_convert(tz).date() for t in found)
-    today = today or dt.datetime.now(dt.UTC).astimezone(_zone(tz)).date()
+    today = today or dt.datetime.now(ZoneInfo(tz)).date()
     last = min(last, today - dt.timedelta(days=1))  # today's partition is not complete yet
     if first < settings.config.start_date:
         log.warning(
@@ -81,12 +82,6 @@ def default_range(settings: Settings, today: dt.date | None = None) -> tuple[dt.
     if last < first:
         raise RunError(f"no complete day to run between {first} and {last}")
     return first, last
-
-
-def _zone(tz: str):
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(tz)
 
 
 def run_pipeline(
