@@ -95,19 +95,3 @@ ENTITIES: dict[str, Entity] = {
         ),
     )
 }
-
-# Reasons a row can be quarantined, in the order they are checked: a row gets
-# the first that applies, so it is quarantined exactly once.
-REASONS = (
-    "malformed_row",
-    "missing_column",
-    "null_id",
-    "null_time",
-    "unparseable_time",
-    "future_time",
-    "bad_amount",
-    "negative_amount",
-    "unknown_status",
-    "unknown_event_name",
-    "duplicate_key",
-)

@@ -176,7 +176,8 @@ def validate_frame(
     malformed: Iterable[tuple[int, str, str]] = (),
 ) -> FileResult:
     """Split a file's rows into valid rows (typed, contract columns + extras as
-    JSON) and rejects (one row per bad input row, first failing reason)."""
+    JSON) and rejects: one row per bad input row with the first failing reason,
+    in the order the columns and checks below run (README lists the reasons)."""
     reasons = pd.Series(None, index=df.index, dtype=object)
     columns = pd.Series(None, index=df.index, dtype=object)
 

@@ -81,11 +81,12 @@ rolling as (
     group by g.activity_date, g.breakdown, g.breakdown_value
 ),
 
+{#- First active days come from int_user_cohorts (as of the snapshot day, which
+    is never before upper_date; a first day after upper_date matches no row here). -#}
 first_active as (
-    select user_id, min(activity_date) as first_active_date
-    from {{ ref('int_user_days') }}
-    where is_active and activity_date <= (select upper_date from bounds)
-    group by user_id
+    select user_id, first_active_date
+    from {{ ref('int_user_cohorts') }}
+    where first_active_date is not null
 ),
 
 daily as (

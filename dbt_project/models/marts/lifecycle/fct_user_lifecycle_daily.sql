@@ -32,11 +32,12 @@ days as (
     {{ day_spine(add_days('(select lower_date from bounds)', -1), '(select upper_date from bounds)') }}
 ),
 
+{#- First active days come from int_user_cohorts (as of the snapshot day, which
+    is never before upper_date; a first day after upper_date matches no row here). -#}
 first_active as (
-    select user_id, min(activity_date) as first_active_date
-    from {{ ref('int_user_days') }}
-    where is_active and activity_date <= (select upper_date from bounds)
-    group by user_id
+    select user_id, first_active_date
+    from {{ ref('int_user_cohorts') }}
+    where first_active_date is not null
 ),
 
 user_days as (
