@@ -1,0 +1,261 @@
+"""Buy-till-you-die models: BG/NBD (purchase count and dropout) and Gamma-Gamma (spend).
+
+Inputs are the purchase summary of METRICS.md ("Value"): per customer `frequency`
+(repeat purchase days), `recency` and `T` (in any time unit, the same for all rows) and,
+for Gamma-Gamma, `monetary_value` (mean value of the repeat purchase days).
+
+References:
+- P. S. Fader, B. G. S. Hardie and K. L. Lee (2005), "Counting your customers the easy
+  way: an alternative to the Pareto/NBD model", Marketing Science 24(2): likelihood (eq. 6),
+  conditional expectation (eq. 10), P(alive) (eq. 13 of the technical note).
+- P. S. Fader and B. G. S. Hardie (2013), "The Gamma-Gamma model of monetary value".
+
+Parameters are fitted by maximum likelihood on log scale (they must be positive) with
+scipy's L-BFGS-B; a fit that does not converge, or whose parameters are not finite, raises
+`FitError` instead of returning numbers nobody should trust.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+log = logging.getLogger(__name__)
+
+# Parameters outside this range on log scale mean the optimiser ran off to a boundary:
+# the data do not identify the model (for example nobody ever repeats).
+_LOG_BOUND = 12.0
+
+
+class FitError(RuntimeError):
+    """The model could not be fitted to these data; the message says why."""
+
+
+@dataclass(frozen=True)
+class BgNbdParams:
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+
+@dataclass(frozen=True)
+class GammaGammaParams:
+    p: float
+    q: float
+    gamma: float
+
+
+@dataclass(frozen=True)
+class FitDiagnostics:
+    model: str
+    customers: int
+    log_likelihood: float
+    converged: bool
+    iterations: int
+    message: str
+    params: dict[str, float]
+
+    def as_metadata(self) -> dict[str, float | int | str | bool]:
+        out: dict[str, float | int | str | bool] = {
+            f"{self.model}_{k}": v for k, v in asdict(self).items() if k != "params"
+        }
+        out.pop(f"{self.model}_model")
+        out.update({f"{self.model}_param_{k}": v for k, v in self.params.items()})
+        return out
+
+
+def _arrays(summary: pd.DataFrame, cols: list[str]) -> list[np.ndarray]:
+    missing = [c for c in cols if c not in summary.columns]
+    if missing:
+        raise FitError(f"purchase summary lacks columns {missing}")
+    arrays = [summary[c].to_numpy(dtype=float) for c in cols]
+    for name, arr in zip(cols, arrays, strict=True):
+        if not np.all(np.isfinite(arr)):
+            raise FitError(f"purchase summary column {name!r} has missing or infinite values")
+        if np.any(arr < 0):
+            raise FitError(f"purchase summary column {name!r} has negative values")
+    return arrays
+
+
+def bgnbd_log_likelihood(
+    params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """Per-customer log-likelihood of BG/NBD (Fader, Hardie & Lee 2005, eq. 6)."""
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    a1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    a2 = special.betaln(a, b + x) - special.betaln(a, b)
+    a3 = -(r + x) * np.log(alpha + T)
+    repeat = x > 0
+    # the dropout branch exists only for customers with a repeat purchase
+    a4 = np.where(
+        repeat,
+        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x),
+        -np.inf,
+    )
+    return a1 + a2 + np.logaddexp(a3, a4)
+
+
+def _minimise(nll, start: np.ndarray, model: str, n: int, names: list[str]):
+    result = optimize.minimize(nll, start, method="L-BFGS-B",
+                               bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(start))
+    values = np.exp(result.x)
+    diag = FitDiagnostics(
+        model=model,
+        customers=n,
+        log_likelihood=float(-result.fun),
+        converged=bool(result.success),
+        iterations=int(result.nit),
+        message=str(result.message),
+        params={k: float(v) for k, v in zip(names, values, strict=True)},
+    )
+    if not result.success or not np.all(np.isfinite(values)) or not np.isfinite(result.fun):
+        raise FitError(f"{model} fit did not converge: {result.message} ({diag.params})")
+    at_bound = [k for k, v in zip(names, result.x, strict=True) if abs(v) >= _LOG_BOUND - 1e-6]
+    if at_bound:
+        raise FitError(
+            f"{model} fit is degenerate: parameters {at_bound} ran to a bound "
+            f"({diag.params}); the data do not identify the model"
+        )
+    log.info("%s fit: %s, log-likelihood %.2f", model, diag.params, diag.log_likelihood)
+    return values, diag
+
+
+def fit_bgnbd(summary: pd.DataFrame) -> tuple[BgNbdParams, FitDiagnostics]:
+    """Maximum-likelihood BG/NBD on columns frequency, recency, T."""
+    x, t_x, T = _arrays(summary, ["frequency", "recency", "T"])
+    if len(x) == 0:
+        raise FitError("BG/NBD needs at least one customer")
+    if not np.any(x > 0):
+        raise FitError("BG/NBD needs at least one customer with a repeat purchase")
+    if np.any(t_x > T):
+        raise FitError("purchase summary has recency greater than T")
+
+    def nll(log_params: np.ndarray) -> float:
+        p = BgNbdParams(*np.exp(log_params))
+        return -float(np.sum(bgnbd_log_likelihood(p, x, t_x, T)))
+
+    # start from a moment-style guess: alpha on the scale of the observation time
+    start = np.log([1.0, max(float(np.mean(T)), 1e-3) / 10, 1.0, 1.0])
+    values, diag = _minimise(nll, start, "bgnbd", len(x), ["r", "alpha", "a", "b"])
+    return BgNbdParams(*values), diag
+
+
+def p_alive(params: BgNbdParams, summary: pd.DataFrame) -> np.ndarray:
+    """P(customer still alive at T | frequency, recency, T); 1 for one-time buyers."""
+    x, t_x, T = _arrays(summary, ["frequency", "recency", "T"])
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    repeat = x > 0
+    log_ratio = np.where(
+        repeat,
+        np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0))
+        + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x)),
+        -np.inf,
+    )
+    return 1.0 / (1.0 + np.exp(log_ratio))
+
+
+def expected_purchases(params: BgNbdParams, summary: pd.DataFrame, t: float) -> np.ndarray:
+    """E[number of purchases in (T, T + t] | frequency, recency, T] (FHL 2005, eq. 10)."""
+    x, _, T = _arrays(summary, ["frequency", "recency", "T"])
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    z = t / (alpha + T + t)
+    hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+    ratio = ((alpha + T) / (alpha + T + t)) ** (r + x)
+    numerator = (a + b + x - 1) / (a - 1) * (1.0 - ratio * hyp)
+    return numerator * p_alive(params, summary)
+
+
+def prob_no_purchase(params: BgNbdParams, summary: pd.DataFrame, t: float) -> np.ndarray:
+    """P(no purchase in (T, T + t] | frequency, recency, T).
+
+    Zero purchases happen if the customer died before T, or is alive at T and makes no
+    purchase in t (a BG/NBD customer can only drop out right after a purchase). So
+    P = [A(T + t) + D] / [A(T) + D] with A(s) = B(a, b+x) Γ(r+x) α^r / (B(a,b) Γ(r) (α+s)^(r+x))
+    and D the dead-at-T branch of the likelihood. For one-time buyers D = 0 and
+    P = ((α+T) / (α+T+t))^r, which is what 1 - exp(-E[Y]) would get wrong.
+    """
+    x, t_x, T = _arrays(summary, ["frequency", "recency", "T"])
+    r, alpha, a, b = params.r, params.alpha, params.a, params.b
+    common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) - special.betaln(a, b)
+    log_alive = common + special.betaln(a, b + x)
+    repeat = x > 0
+    log_dead = np.where(
+        repeat,
+        common + special.betaln(a + 1, np.where(repeat, b + x - 1, 1.0))
+        - (r + x) * np.log(alpha + t_x),
+        -np.inf,
+    )
+    num = np.logaddexp(log_alive - (r + x) * np.log(alpha + T + t), log_dead)
+    den = np.logaddexp(log_alive - (r + x) * np.log(alpha + T), log_dead)
+    return np.exp(num - den)
+
+
+def gamma_gamma_log_likelihood(
+    params: GammaGammaParams, x: np.ndarray, m: np.ndarray
+) -> np.ndarray:
+    """Per-customer log-likelihood of the Gamma-Gamma spend model (x > 0, m > 0)."""
+    p, q, g = params.p, params.q, params.gamma
+    return (
+        special.gammaln(p * x + q) - special.gammaln(p * x) - special.gammaln(q)
+        + q * np.log(g) + (p * x - 1) * np.log(m) + p * x * np.log(x)
+        - (p * x + q) * np.log(g + m * x)
+    )
+
+
+def fit_gamma_gamma(summary: pd.DataFrame) -> tuple[GammaGammaParams, FitDiagnostics]:
+    """Maximum-likelihood Gamma-Gamma on repeat customers with positive monetary_value."""
+    x, m = _arrays(summary, ["frequency", "monetary_value"])
+    use = (x > 0) & (m > 0)
+    x, m = x[use], m[use]
+    if len(x) < 2:
+        raise FitError("Gamma-Gamma needs at least two repeat customers with positive spend")
+
+    def nll(log_params: np.ndarray) -> float:
+        p = GammaGammaParams(*np.exp(log_params))
+        return -float(np.sum(gamma_gamma_log_likelihood(p, x, m)))
+
+    start = np.log([1.0, 1.0, max(float(np.mean(m)), 1e-3)])
+    values, diag = _minimise(nll, start, "gamma_gamma", len(x), ["p", "q", "gamma"])
+    params = GammaGammaParams(*values)
+    if params.q <= 1:
+        # the population mean spend p·γ/(q-1) is infinite: nothing sensible to publish
+        raise FitError(f"Gamma-Gamma fit has q = {params.q:.3f} <= 1: mean spend is unbounded")
+    return params, diag
+
+
+def expected_average_value(params: GammaGammaParams, summary: pd.DataFrame) -> np.ndarray:
+    """E[mean purchase value | frequency, monetary_value]; the population mean when x = 0."""
+    x, m = _arrays(summary, ["frequency", "monetary_value"])
+    p, q, g = params.p, params.q, params.gamma
+    return (p * (g + x * m)) / (p * x + q - 1)
+
+
+def score_customers(
+    bgnbd: BgNbdParams,
+    gamma_gamma: GammaGammaParams | None,
+    summary: pd.DataFrame,
+    horizons: tuple[int, ...],
+) -> pd.DataFrame:
+    """Per customer: P(alive), and per horizon expected purchases, P(at least one purchase),
+    and (with a spend model) expected average value and CLV = expected purchases × value
+    (undiscounted revenue over the horizon)."""
+    # invalid parameters surface as NaN and are refused below, so numpy need not warn
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        out = pd.DataFrame({"p_alive": p_alive(bgnbd, summary)}, index=summary.index)
+        value = expected_average_value(gamma_gamma, summary) if gamma_gamma else None
+        if value is not None:
+            out["expected_average_value"] = value
+        for h in horizons:
+            out[f"expected_purchases_{h}d"] = expected_purchases(bgnbd, summary, h)
+            out[f"p_purchase_{h}d"] = 1.0 - prob_no_purchase(bgnbd, summary, h)
+            if value is not None:
+                out[f"clv_{h}d"] = out[f"expected_purchases_{h}d"] * value
+    bad = [c for c in out.columns if not np.all(np.isfinite(out[c].to_numpy(dtype=float)))]
+    if bad:
+        raise FitError(f"scores {bad} have non-finite values; refusing to publish them")
+    return out
