@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cd.add_argument("--out", type=Path, required=True)
     cd.add_argument("--source", type=Path, default=None, help="folder with CDNOW_master.txt")
+    cd.add_argument(
+        "--sample", action="store_true", help="the papers' 1/10 sample (CDNOW_sample.txt)"
+    )
     return parser
 
 
@@ -165,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "load-cdnow":
             from sample_data.cdnow import DEFAULT_CDNOW_DIR, write_cdnow_landing
 
-            n = write_cdnow_landing(args.out, args.source or DEFAULT_CDNOW_DIR)
+            n = write_cdnow_landing(args.out, args.source or DEFAULT_CDNOW_DIR, args.sample)
             sys.stdout.write(
                 f"wrote {n:,} CDNOW orders to {args.out}/orders\n"
                 f"next: userops run --landing {args.out} --config examples/cdnow.yaml\n"

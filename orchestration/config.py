@@ -134,6 +134,80 @@ class FunnelConfig(_Strict):
         return self
 
 
+class ValueConfig(_Strict):
+    conversion_days: int = Field(
+        default=30, ge=1, description="first-purchase conversion of new cohorts within this"
+    )
+    repeat_short_days: int = Field(default=30, ge=1, description="second purchase within this")
+    repeat_long_days: int = Field(default=90, ge=1, description="... and within this")
+    min_repeat_buyers: int = Field(
+        default=20, ge=2, description="fewer repeat buyers: no BTYD fit yet (user_clv empty)"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ValueConfig:
+        if self.repeat_long_days < self.repeat_short_days:
+            raise ValueError("repeat_long_days must not be below repeat_short_days")
+        return self
+
+
+class RfmConfig(_Strict):
+    """R, F and M sources. null = paid orders (R: last paid order, F: paid orders, M: paid
+    amount); an event name scores that event instead, and M sums a numeric JSON property."""
+
+    recency_event: str | None = None
+    frequency_event: str | None = None
+    monetary_event: str | None = None
+    monetary_property: str | None = None
+    window_days: int | None = Field(default=None, ge=1, description="F and M window; null = all")
+
+    @field_validator("recency_event", "frequency_event", "monetary_event", "monetary_property")
+    @classmethod
+    def _plain(cls, name: str | None) -> str | None:
+        if name is not None and not _EVENT_NAME.match(name):
+            raise ValueError(f"name {name!r} is not allowed")
+        return name
+
+    @model_validator(mode="after")
+    def _property_with_event(self) -> RfmConfig:
+        if (self.monetary_event is None) != (self.monetary_property is None):
+            raise ValueError("monetary_event and monetary_property go together")
+        return self
+
+
+class ChurnConfig(_Strict):
+    horizon_days: int = Field(default=30, ge=1, description="churned = no activity this long")
+    long_horizon_days: int = Field(default=90, ge=1, description="second BTYD horizon")
+    snapshot_every_days: int = Field(default=7, ge=1, description="training snapshot spacing")
+    min_training_rows: int = Field(default=100, ge=10)
+    high_risk_min: float = Field(default=0.6, gt=0, lt=1)
+    medium_risk_min: float = Field(default=0.3, gt=0, lt=1)
+    holdout_days: int | None = Field(
+        default=None, ge=1, description="orders-only evaluation holdout; null = horizon_days"
+    )
+    winback_min_probability: float = Field(
+        default=0.0, ge=0, le=1, description="win-back list: probability of return at least"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ChurnConfig:
+        if self.medium_risk_min >= self.high_risk_min:
+            raise ValueError("medium_risk_min must be below high_risk_min")
+        return self
+
+    @property
+    def evaluation_holdout_days(self) -> int:
+        return self.holdout_days or self.horizon_days
+
+
+class SpecialUsersConfig(_Strict):
+    core_active_weeks: int = Field(default=4, ge=1, description="active in each of these weeks")
+    core_min_median_visit_minutes: float = Field(default=30.0, ge=0)
+    core_min_spend_30d: float = Field(default=0.0, ge=0, description="spend over 30 days >=")
+    angel_days: int = Field(default=7, ge=1, description="tier high or a purchase this early")
+    evangelist_min_referrals: int = Field(default=3, ge=1)
+
+
 class IncrementalConfig(_Strict):
     lookback_days: int = Field(default=2, ge=0, le=60)
 
@@ -159,6 +233,10 @@ class UseropsConfig(_Strict):
     product_stage: ProductStageConfig = ProductStageConfig()
     channels: ChannelsConfig = ChannelsConfig()
     funnel: FunnelConfig = FunnelConfig()
+    value: ValueConfig = ValueConfig()
+    rfm: RfmConfig = RfmConfig()
+    churn: ChurnConfig = ChurnConfig()
+    special_users: SpecialUsersConfig = SpecialUsersConfig()
     incremental: IncrementalConfig = IncrementalConfig()
     quality: QualityConfig = QualityConfig()
     schedule: ScheduleConfig = ScheduleConfig()
@@ -203,6 +281,12 @@ class UseropsConfig(_Strict):
             **{f"stage_{k}": v for k, v in self.product_stage.model_dump().items()},
             **{f"channel_{k}": v for k, v in self.channels.model_dump().items()},
             **{f"funnel_{k}": v for k, v in self.funnel.model_dump().items()},
+            **{f"value_{k}": v for k, v in self.value.model_dump().items()},
+            **{f"rfm_{k}": v for k, v in self.rfm.model_dump().items()},
+            "churn_horizon_days": self.churn.horizon_days,
+            "churn_snapshot_every_days": self.churn.snapshot_every_days,
+            "churn_holdout_days": self.churn.evaluation_holdout_days,
+            **{f"special_{k}": v for k, v in self.special_users.model_dump().items()},
         }
 
 

@@ -33,6 +33,23 @@ def dbt_project() -> DbtProject:
     return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
+PROJECT_SOURCES = ("models", "macros", "seeds", "tests", "dbt_project.yml")
+
+
+def manifest_is_stale() -> bool:
+    """True when the manifest is missing or older than any file of the dbt project, so an
+    edited model never runs against the asset graph of its previous version."""
+    if not MANIFEST.exists():
+        return True
+    built = MANIFEST.stat().st_mtime
+    for name in PROJECT_SOURCES:
+        path = DBT_PROJECT_DIR / name
+        files = [path] if path.is_file() else (p for p in path.rglob("*") if p.is_file())
+        if any(f.stat().st_mtime > built for f in files):
+            return True
+    return False
+
+
 def prepare_manifest(settings: Settings) -> Path:
     """`dbt parse` with the run's own --vars and environment, so the runs that
     follow can parse partially (dbt re-parses everything when either changes)."""

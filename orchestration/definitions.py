@@ -21,7 +21,14 @@ from dagster_dbt import DbtCliResource
 from orchestration.assets.dbt import build_dbt_assets
 from orchestration.assets.engagement import build_engagement_assets
 from orchestration.assets.landing import build_landing_asset
-from orchestration.dbt_project import MANIFEST, apply_dbt_env, dbt_project, prepare_manifest
+from orchestration.assets.value import build_value_assets
+from orchestration.dbt_project import (
+    MANIFEST,
+    apply_dbt_env,
+    dbt_project,
+    manifest_is_stale,
+    prepare_manifest,
+)
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WarehouseResource
 from orchestration.settings import Settings
@@ -31,12 +38,13 @@ DAILY_JOB = "daily_pipeline"
 
 def build_definitions(settings: Settings) -> Definitions:
     apply_dbt_env(settings)
-    if not MANIFEST.exists() or os.environ.get("DAGSTER_IS_DEV_CLI"):
+    if manifest_is_stale() or os.environ.get("DAGSTER_IS_DEV_CLI"):
         prepare_manifest(settings)
     partitions = daily_partitions(settings.config)
     landing = build_landing_asset(settings)
-    dbt_daily, dbt_rest = build_dbt_assets(settings, MANIFEST, partitions)
+    dbt_daily, dbt_scored, dbt_rest = build_dbt_assets(settings, MANIFEST, partitions)
     python_assets, checks = build_engagement_assets(settings, partitions)
+    value_assets = build_value_assets(settings)
     job = define_asset_job(DAILY_JOB, selection=AssetSelection.all(), partitions_def=partitions)
     sched = settings.config.schedule
     schedule = build_schedule_from_partitioned_job(
@@ -48,7 +56,7 @@ def build_definitions(settings: Settings) -> Definitions:
         else DefaultScheduleStatus.STOPPED,
     )
     return Definitions(
-        assets=[landing, dbt_rest, dbt_daily, *python_assets],
+        assets=[landing, dbt_rest, dbt_daily, dbt_scored, *python_assets, *value_assets],
         asset_checks=checks,
         jobs=[job],
         schedules=[schedule],

@@ -23,6 +23,19 @@ def read_cdnow_master(path: Path) -> pd.DataFrame:
     return df
 
 
+def read_cdnow_sample(path: Path) -> pd.DataFrame:
+    """CDNOW_sample.txt (no header: master id, sample id 1-2357, date, CDs, dollars). The
+    customer id is the sample id, so ids match the papers' tables (customer 1 = 00001)."""
+    df = pd.read_csv(
+        path,
+        sep=r"\s+",
+        header=None,
+        names=["master_id", "customer_id", "date", "number_of_cds", "dollar_value"],
+        dtype={"master_id": str, "customer_id": str, "date": str},
+    )
+    return df.drop(columns="master_id")
+
+
 def cdnow_orders(master: pd.DataFrame) -> pd.DataFrame:
     """One order per CDNOW row. CDNOW has dates only: the order time is noon UTC,
     so the reporting day is the CDNOW day in every time zone within ±11 h."""
@@ -40,11 +53,16 @@ def cdnow_orders(master: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def write_cdnow_landing(out: Path, source_dir: Path = DEFAULT_CDNOW_DIR) -> int:
-    master = source_dir / "CDNOW_master.txt"
-    if not master.exists():
-        raise FileNotFoundError(f"CDNOW data not found at {master}")
-    orders = cdnow_orders(read_cdnow_master(master))
+def write_cdnow_landing(
+    out: Path, source_dir: Path = DEFAULT_CDNOW_DIR, sample: bool = False
+) -> int:
+    """Write the master file (23,570 customers) or, with sample=True, the 1/10 sample of
+    2,357 customers that the BTYD papers use."""
+    path = source_dir / ("CDNOW_sample.txt" if sample else "CDNOW_master.txt")
+    if not path.exists():
+        raise FileNotFoundError(f"CDNOW data not found at {path}")
+    read = read_cdnow_sample if sample else read_cdnow_master
+    orders = cdnow_orders(read(path))
     (Path(out) / "orders").mkdir(parents=True, exist_ok=True)
     orders.to_csv(Path(out) / "orders" / "cdnow_orders.csv", index=False)
     log.info("wrote %d CDNOW orders to %s", len(orders), out)

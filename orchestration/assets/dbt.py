@@ -17,6 +17,8 @@ from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import Settings
 
 DAILY_SELECT = "tag:daily"
+# models that read the Python scores (dim_users): a third step, after the scoring assets
+SCORED_SELECT = "tag:scored"
 
 
 class UseropsTranslator(DagsterDbtTranslator):
@@ -69,7 +71,20 @@ def build_dbt_assets(settings: Settings, manifest, partitions_def):
 
     @dbt_assets(
         manifest=manifest,
-        exclude=DAILY_SELECT,
+        select=SCORED_SELECT,
+        dagster_dbt_translator=TRANSLATOR,
+        pool=WAREHOUSE_POOL,
+        name="dbt_scored_models",
+    )
+    def dbt_scored_models(
+        context: AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig
+    ):
+        args = build_args(dbt_vars, config.full_refresh)
+        yield from dbt.cli(args, context=context, target_path=TARGET_DIR).stream()
+
+    @dbt_assets(
+        manifest=manifest,
+        exclude=f"{DAILY_SELECT} {SCORED_SELECT}",
         dagster_dbt_translator=TRANSLATOR,
         pool=WAREHOUSE_POOL,
         name="dbt_models",
@@ -78,4 +93,4 @@ def build_dbt_assets(settings: Settings, manifest, partitions_def):
         args = build_args(dbt_vars, config.full_refresh)
         yield from dbt.cli(args, context=context, target_path=TARGET_DIR).stream()
 
-    return dbt_daily_models, dbt_models
+    return dbt_daily_models, dbt_scored_models, dbt_models

@@ -1,0 +1,42 @@
+{#- A numeric property of a JSON properties column (null when absent or not a number). -#}
+{% macro json_number(column, key) -%}
+    {{ return(adapter.dispatch('json_number', 'userops')(column, key)) }}
+{%- endmacro %}
+{% macro default__json_number(column, key) -%}
+    try_cast(json_extract_string({{ column }}, {{ sql_string('$.' ~ key) }}) as double)
+{%- endmacro %}
+{% macro spark__json_number(column, key) -%}
+    cast(get_json_object({{ column }}, {{ sql_string('$.' ~ key) }}) as double)
+{%- endmacro %}
+
+{#- The buy-till-you-die purchase summary (METRICS.md, "Value") as of a day: purchases
+    grouped per day (a purchase day has a paid order), frequency = purchase days - 1,
+    recency = first to last purchase day, T = first purchase day to as_of, monetary_value =
+    mean revenue of the repeat purchase days (0 when frequency = 0). Days, as integers. -#}
+{% macro purchase_summary(as_of) -%}
+    select
+        user_id,
+        min(activity_date) as first_purchase_date,
+        max(activity_date) as last_purchase_date,
+        cast(count(*) - 1 as bigint) as frequency,
+        {{ dbt.datediff('min(activity_date)', 'max(activity_date)', 'day') }} as recency,
+        {{ dbt.datediff('min(activity_date)', as_of, 'day') }} as "T",
+        coalesce(
+            (sum(revenue) - sum(case when is_first then revenue else 0 end))
+            / nullif(count(*) - 1, 0),
+            0
+        ) as monetary_value,
+        cast(sum(paid_orders) as bigint) as paid_orders,
+        sum(revenue) as revenue
+    from (
+        select
+            user_id,
+            activity_date,
+            paid_orders,
+            revenue,
+            activity_date = min(activity_date) over (partition by user_id) as is_first
+        from {{ ref('int_user_days') }}
+        where paid_orders > 0 and activity_date <= {{ as_of }}
+    ) as purchase_days
+    group by user_id
+{%- endmacro %}

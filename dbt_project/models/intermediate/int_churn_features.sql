@@ -1,0 +1,82 @@
+{{ config(tags=['daily']) }}
+
+{#- Training and scoring rows of the supervised churn model (METRICS.md, "Churn
+    scoring"): on feature days every churn_snapshot_every_days back from the snapshot day
+    (the snapshot day itself is the scoring day), one row per user active within
+    2 x lifecycle_churn_days: users not yet churned, and the recently churned whom a
+    win-back can still reach. The label is_churned = no activity in the next
+    churn_horizon_days; null while those days have not all happened. Features use only
+    days up to the feature day. -#}
+
+{%- set every = var('churn_snapshot_every_days') | int %}
+{%- set horizon = var('churn_horizon_days') | int %}
+{%- set window = var('engagement_window_days') | int %}
+{%- set churn = var('lifecycle_churn_days') | int %}
+{%- set lookback = [2 * window, 2 * churn] | max %}
+
+with bounds as (
+    select min(activity_date) as first_date, {{ snapshot_date() }} as snapshot_date
+    from {{ ref('int_user_days') }}
+),
+
+feature_days as (
+    select activity_date as feature_date
+    from ({{ day_spine('(select first_date from bounds)', '(select snapshot_date from bounds)') }}) as d
+    where {{ dbt.datediff('activity_date', '(select snapshot_date from bounds)', 'day') }} % {{ every }} = 0
+),
+
+history as (
+    select
+        f.feature_date,
+        ud.user_id,
+        max(case when ud.is_active then ud.activity_date end) as last_active_date,
+        sum(case when ud.is_active and ud.activity_date > {{ add_days('f.feature_date', -window) }}
+            then 1 else 0 end) as active_days_cur,
+        sum(case when ud.activity_date > {{ add_days('f.feature_date', -window) }}
+            then ud.engagement_units else 0 end) as engagement_cur,
+        sum(case when ud.activity_date <= {{ add_days('f.feature_date', -window) }}
+            and ud.activity_date > {{ add_days('f.feature_date', -2 * window) }}
+            then ud.engagement_units else 0 end) as engagement_prev,
+        sum(case when ud.activity_date > {{ add_days('f.feature_date', -window) }}
+            then ud.visits else 0 end) as visits_cur,
+        sum(case when ud.activity_date > {{ add_days('f.feature_date', -window) }}
+            then ud.revenue else 0 end) as revenue_cur,
+        sum(ud.revenue) as revenue_lookback
+    from feature_days as f
+    inner join {{ ref('int_user_days') }} as ud
+        on ud.activity_date <= f.feature_date
+        and ud.activity_date > {{ add_days('f.feature_date', -lookback) }}
+    group by f.feature_date, ud.user_id
+),
+
+returned as (
+    select distinct f.feature_date, ud.user_id
+    from feature_days as f
+    inner join {{ ref('int_user_days') }} as ud
+        on ud.is_active
+        and ud.activity_date > f.feature_date
+        and ud.activity_date <= {{ add_days('f.feature_date', horizon) }}
+)
+
+select
+    h.feature_date,
+    h.user_id,
+    {{ dbt.datediff('h.last_active_date', 'h.feature_date', 'day') }} as recency_days,
+    {{ dbt.datediff('c.first_active_date', 'h.feature_date', 'day') }} as tenure_days,
+    h.active_days_cur,
+    h.engagement_cur,
+    h.engagement_prev,
+    {{ activity_tier('h.engagement_cur') }} as tier,
+    h.visits_cur,
+    h.revenue_cur,
+    h.revenue_lookback,
+    c.channel,
+    h.feature_date = (select snapshot_date from bounds) as is_scoring_day,
+    case
+        when {{ add_days('h.feature_date', horizon) }} <= (select snapshot_date from bounds)
+            then r.user_id is null
+    end as is_churned
+from history as h
+inner join {{ ref('int_user_cohorts') }} as c on h.user_id = c.user_id
+left join returned as r on h.feature_date = r.feature_date and h.user_id = r.user_id
+where h.last_active_date > {{ add_days('h.feature_date', -2 * churn) }}

@@ -1,0 +1,57 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_run_window('activity_date') }}",
+        tags=['daily'],
+    )
+}}
+
+{#- Per user and day: the R, F and M source counts as configured (rfm_*). Paid orders
+    by default; an event name scores that event, and M sums a numeric JSON property. -#}
+
+{%- set r_event = var('rfm_recency_event') %}
+{%- set f_event = var('rfm_frequency_event') %}
+{%- set m_event = var('rfm_monetary_event') %}
+{%- set m_property = var('rfm_monetary_property') %}
+
+with parts as (
+    {%- if r_event is none %}
+    select user_id, order_date as activity_date, 1 as r_events, 0 as f_events, 0.0 as m_amount
+    from {{ ref('stg_app__orders') }}
+    where is_paid and {{ in_run_window('order_date') }}
+    {%- else %}
+    select user_id, activity_date, 1 as r_events, 0 as f_events, 0.0 as m_amount
+    from {{ ref('stg_app__events') }}
+    where event_name = {{ sql_string(r_event) }} and {{ in_run_window('activity_date') }}
+    {%- endif %}
+    union all
+    {%- if f_event is none %}
+    select user_id, order_date, 0, 1, 0.0
+    from {{ ref('stg_app__orders') }}
+    where is_paid and {{ in_run_window('order_date') }}
+    {%- else %}
+    select user_id, activity_date, 0, 1, 0.0
+    from {{ ref('stg_app__events') }}
+    where event_name = {{ sql_string(f_event) }} and {{ in_run_window('activity_date') }}
+    {%- endif %}
+    union all
+    {%- if m_event is none %}
+    select user_id, order_date, 0, 0, amount
+    from {{ ref('stg_app__orders') }}
+    where is_paid and {{ in_run_window('order_date') }}
+    {%- else %}
+    select user_id, activity_date, 0, 0, coalesce({{ json_number('properties', m_property) }}, 0)
+    from {{ ref('stg_app__events') }}
+    where event_name = {{ sql_string(m_event) }} and {{ in_run_window('activity_date') }}
+    {%- endif %}
+)
+
+select
+    user_id,
+    activity_date,
+    cast(sum(r_events) as bigint) as r_events,
+    cast(sum(f_events) as bigint) as f_events,
+    sum(m_amount) as m_amount
+from parts
+group by user_id, activity_date
