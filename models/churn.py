@@ -93,7 +93,7 @@ def risk_band(p_churn: pd.Series, recency_days: pd.Series, churn_days: int,
     """churned when inactive churn_days or longer; else high / medium / low by probability."""
     band = np.select([p_churn >= high_min, p_churn >= medium_min], ["high", "medium"], "low")
     band = np.where(recency_days >= churn_days, "churned", band)
-    return pd.Series(band, index=p_churn.index)
+    return pd.Series(band, index=p_churn.index, dtype="str")
 
 
 def supervised_churn(

@@ -6,6 +6,7 @@ warehouse (dbt tables as of the snapshot day), call them, and replace one table 
 
 import json
 import logging
+from functools import partial
 
 import duckdb
 import pandas as pd
@@ -66,17 +67,15 @@ def build_value_assets(settings: Settings):
     horizons = (cfg.churn.horizon_days, cfg.churn.long_horizon_days)
     # Snapshot tables (as of the latest day built), so not partitioned: a run over many
     # days materialises each once instead of once per day.
-    common = dict(pool=WAREHOUSE_POOL)
+    scores_asset = partial(asset, group_name="scores", kinds={"python", "duckdb"},
+                           pool=WAREHOUSE_POOL)
 
-    @asset(
+    @scores_asset(
         key=RFM_KEY,
         deps=[AssetKey(["intermediate", "int_user_rfm_measures"]),
               AssetKey(["reference", "rfm_segment_actions"])],
-        group_name="scores",
-        kinds={"python", "duckdb"},
         description="Per user with an R event: R, F, M, 1-5 scores, rfm11 and cn8 segments "
         "(with Chinese names) and each segment's recommended action.",
-        **common,
     )
     def user_rfm(context: AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect() as con:
@@ -96,14 +95,11 @@ def build_value_assets(settings: Settings):
         return MaterializeResult(metadata={
             "rows": len(out), **{f"rfm11_{k}": int(v) for k, v in counts.items()}})
 
-    @asset(
+    @scores_asset(
         key=CLV_KEY,
         deps=[AssetKey(["marts", "dim_user_purchase_summary"])],
-        group_name="scores",
-        kinds={"python", "duckdb"},
         description="Per buyer: BG/NBD P(alive), expected purchases and P(at least one "
         "purchase) over the churn horizons, Gamma-Gamma expected average value and CLV.",
-        **common,
     )
     def user_clv(context: AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect() as con:
@@ -127,7 +123,7 @@ def build_value_assets(settings: Settings):
                       description="Per run: the churn model's holdout AUC next to a "
                       "recency-only baseline's."),
         ],
-        **common,
+        pool=WAREHOUSE_POOL,
     )
     def churn_scores(context: AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect() as con:
@@ -147,14 +143,11 @@ def build_value_assets(settings: Settings):
         yield MaterializeResult(asset_key=CHURN_KEY, metadata={"rows": len(scores), **metadata})
         yield MaterializeResult(asset_key=RUNS_KEY, metadata=metadata)
 
-    @asset(
+    @scores_asset(
         key=WINBACK_KEY,
         deps=[CHURN_KEY, CLV_KEY, RFM_KEY],
-        group_name="scores",
-        kinds={"python", "duckdb"},
         description="Churned and high-risk users ranked by value x probability of return, "
         "with their RFM segment and its recommended action.",
-        **common,
     )
     def user_winback(context: AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect() as con:
@@ -171,13 +164,19 @@ def build_value_assets(settings: Settings):
     return [user_rfm, user_clv, churn_scores, user_winback]
 
 
+RFM_COLUMNS = {
+    "snapshot_date": "datetime64[s]", "user_id": "str", "recency_days": "int64",
+    "frequency": "int64", "monetary": "float64", "r_score": "int64", "f_score": "int64",
+    "m_score": "int64", "rfm_score": "str", "rfm11_segment": "str", "is_recent": "bool",
+    "is_high_frequency": "bool", "is_high_monetary": "bool", "cn8_segment": "str",
+    "rfm11_segment_zh": "str", "rfm11_action": "str", "cn8_segment_zh": "str",
+    "cn8_action": "str",
+}
+
+
 def _attach_actions(scored: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame:
-    if scored.empty:
-        cols = ["snapshot_date", "user_id", "recency_days", "frequency", "monetary",
-                "r_score", "f_score", "m_score", "rfm_score", "rfm11_segment",
-                "rfm11_segment_zh", "rfm11_action", "is_recent", "is_high_frequency",
-                "is_high_monetary", "cn8_segment", "cn8_segment_zh", "cn8_action"]
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    if scored.empty:  # typed, so the table keeps its column types with no users
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in RFM_COLUMNS.items()})
     out = scored
     for scheme in ("rfm11", "cn8"):
         table = actions[actions["scheme"] == scheme].rename(columns={
