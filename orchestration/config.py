@@ -34,6 +34,7 @@ class PathsConfig(_Strict):
     landing: Path = Path("data/landing")
     warehouse: Path = Path("data/warehouse.duckdb")
     dagster_home: Path = Path("data/dagster_home")
+    serving: Path = Path("data/serving")
 
 
 class ActivityConfig(_Strict):
@@ -208,6 +209,13 @@ class SpecialUsersConfig(_Strict):
     evangelist_min_referrals: int = Field(default=3, ge=1)
 
 
+class PrivacyConfig(_Strict):
+    personal_attributes: list[str] = Field(
+        default_factory=list, description="user attribute keys hashed or dropped when published"
+    )
+    mode: Literal["hash", "drop"] = "hash"
+
+
 class IncrementalConfig(_Strict):
     lookback_days: int = Field(default=2, ge=0, le=60)
 
@@ -237,6 +245,7 @@ class UseropsConfig(_Strict):
     rfm: RfmConfig = RfmConfig()
     churn: ChurnConfig = ChurnConfig()
     special_users: SpecialUsersConfig = SpecialUsersConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
     incremental: IncrementalConfig = IncrementalConfig()
     quality: QualityConfig = QualityConfig()
     schedule: ScheduleConfig = ScheduleConfig()

@@ -21,6 +21,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.assets.dbt import build_dbt_assets
 from orchestration.assets.engagement import build_engagement_assets
 from orchestration.assets.landing import build_landing_asset
+from orchestration.assets.publish import build_publish_asset
 from orchestration.assets.value import build_value_assets
 from orchestration.dbt_project import (
     MANIFEST,
@@ -45,6 +46,9 @@ def build_definitions(settings: Settings) -> Definitions:
     dbt_daily, dbt_scored, dbt_rest = build_dbt_assets(settings, MANIFEST, partitions)
     python_assets, checks = build_engagement_assets(settings, partitions)
     value_assets = build_value_assets(settings)
+    built = [dbt_rest, dbt_daily, dbt_scored, *python_assets, *value_assets]
+    marts = sorted({k for a in built for k in a.keys if k.path[0] == "marts"}, key=str)
+    publish = build_publish_asset(settings, marts)
     job = define_asset_job(DAILY_JOB, selection=AssetSelection.all(), partitions_def=partitions)
     sched = settings.config.schedule
     schedule = build_schedule_from_partitioned_job(
@@ -56,7 +60,7 @@ def build_definitions(settings: Settings) -> Definitions:
         else DefaultScheduleStatus.STOPPED,
     )
     return Definitions(
-        assets=[landing, dbt_rest, dbt_daily, dbt_scored, *python_assets, *value_assets],
+        assets=[landing, *built, publish],
         asset_checks=checks,
         jobs=[job],
         schedules=[schedule],

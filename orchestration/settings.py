@@ -22,6 +22,7 @@ class Settings:
     landing: Path
     warehouse: Path
     dagster_home: Path
+    serving: Path
 
     @classmethod
     def build(
@@ -36,6 +37,7 @@ class Settings:
             landing=Path(landing or config.paths.landing).absolute(),
             warehouse=Path(warehouse or config.paths.warehouse).absolute(),
             dagster_home=Path(config.paths.dagster_home).absolute(),
+            serving=Path(config.paths.serving).absolute(),
         )
 
     @classmethod

@@ -23,6 +23,7 @@ def write_config(folder: Path, landing: Path, **overrides) -> Path:
             "landing": str(landing),
             "warehouse": str(folder / "warehouse.duckdb"),
             "dagster_home": str(folder / "dagster_home"),
+            "serving": str(folder / "serving"),
         },
         "schedule": {"enabled": False},
     }

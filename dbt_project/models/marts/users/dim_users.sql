@@ -89,6 +89,7 @@ select
     k.churn_probability,
     k.risk_band,
     coalesce(rf.referred_users, 0) as referred_users,
+    su.attributes,
     coalesce(w.active_weeks, 0) = {{ weeks }}
         and coalesce(v.median_visit_minutes, 0) >= {{ var('special_core_min_median_visit_minutes') }}
         and coalesce(w.spend_30d, 0) >= {{ var('special_core_min_spend_30d') }} as is_core_user,
@@ -107,3 +108,4 @@ left join recent_weeks as w on c.user_id = w.user_id
 left join recent_visits as v on c.user_id = v.user_id
 left join early as ea on c.user_id = ea.user_id
 left join referrals as rf on c.user_id = rf.user_id
+left join {{ ref('stg_app__users') }} as su on c.user_id = su.user_id

@@ -1,0 +1,49 @@
+"""The publish asset: after every mart is built and checked, hand BI a new serving copy."""
+
+import datetime as dt
+import os
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+
+from orchestration.publish import SALT_ENV, Privacy, publish
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.settings import Settings
+
+PUBLISH_KEY = AssetKey(["serving", "published_marts"])
+
+
+def build_publish_asset(settings: Settings, mart_keys: list[AssetKey]):
+    privacy_cfg = settings.config.privacy
+
+    @asset(
+        key=PUBLISH_KEY,
+        deps=mart_keys,
+        group_name="serving",
+        kinds={"parquet", "duckdb"},
+        pool=WAREHOUSE_POOL,
+        description=(
+            "Every marts table as Parquet under paths.serving/runs/<stamp>/ and the serving "
+            "DuckDB file paths.serving/serving.duckdb (views over them), swapped in atomically. "
+            "Point BI tools here, never at the live warehouse."
+        ),
+    )
+    def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource):
+        privacy = Privacy(
+            personal_attributes=tuple(privacy_cfg.personal_attributes),
+            mode=privacy_cfg.mode,
+            salt=os.environ.get(SALT_ENV),
+        )
+        # sortable and unique: the folder names order the publishes
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + context.run_id[:8]
+        with warehouse.connect() as con:
+            result = publish(con, settings.serving, stamp, privacy)
+        context.log.info("published %d tables to %s", len(result.rows), result.serving_file)
+        return MaterializeResult(metadata={
+            "serving_file": str(result.serving_file),
+            "parquet_dir": str(result.run_dir),
+            "stamp": stamp,
+            "tables": len(result.rows),
+            **{f"rows_{k}": v for k, v in result.rows.items()},
+        })
+
+    return published_marts

@@ -1,0 +1,145 @@
+"""Publish the marts for BI: Parquet files plus a small serving DuckDB file of views.
+
+BI tools never open the live warehouse (one writer; readers fail while it writes). Each
+publish writes every `marts` table as Parquet into a new folder `runs/<stamp>/`, then a
+new serving file whose views read only that folder, and swaps it in with `os.replace`
+(atomic on POSIX). A reader that has the old file open keeps reading the old folder; a
+reader that opens the file gets the old or the new run, never a mix. The last `keep`
+run folders stay, so an open reader's files do not vanish under it.
+
+Personal user attributes (config `privacy.personal_attributes`) are hashed with a salt or
+dropped from `dim_users.attributes` before anything is written here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+SERVING_FILE = "serving.duckdb"
+SALT_ENV = "USEROPS_PII_SALT"
+
+
+class PublishError(RuntimeError):
+    """Publishing cannot go ahead; the message says why."""
+
+
+@dataclass(frozen=True)
+class Privacy:
+    personal_attributes: tuple[str, ...] = ()
+    mode: str = "hash"  # hash | drop
+    salt: str | None = None
+
+
+@dataclass(frozen=True)
+class Published:
+    stamp: str
+    run_dir: Path
+    serving_file: Path
+    rows: dict[str, int]
+
+
+def protect_attributes(attributes: pd.Series, privacy: Privacy) -> pd.Series:
+    """Hash (sha256 of salt + value) or drop the personal keys of JSON attribute objects."""
+    if not privacy.personal_attributes:
+        return attributes
+    if privacy.mode == "hash" and not privacy.salt:
+        raise PublishError(
+            f"privacy.mode is hash but {SALT_ENV} is not set: an unsalted hash of an e-mail "
+            "address can be reversed by guessing; set the salt or use mode drop"
+        )
+    personal = set(privacy.personal_attributes)
+
+    def one(text):
+        if text is None or (isinstance(text, float) and pd.isna(text)):
+            return None
+        record = json.loads(text)
+        for key in personal & set(record):
+            if privacy.mode == "drop":
+                record.pop(key)
+            elif record[key] is not None:
+                digest = hashlib.sha256(f"{privacy.salt}{record[key]}".encode()).hexdigest()
+                record[key] = digest
+        return json.dumps(record, sort_keys=True)
+
+    return attributes.map(one).astype(object)
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = 'marts' order by table_name"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def publish(
+    con: duckdb.DuckDBPyConnection,
+    serving_dir: Path,
+    stamp: str,
+    privacy: Privacy = Privacy(),
+    keep: int = 3,
+) -> Published:
+    """Write every marts table of `con` as Parquet and swap in a serving file of views."""
+    serving_dir = Path(serving_dir).absolute()
+    runs = serving_dir / "runs"
+    run_dir = runs / stamp
+    partial = runs / f".{stamp}.partial"
+    if run_dir.exists():
+        raise PublishError(f"{run_dir} exists already: stamps must be unique per publish")
+    shutil.rmtree(partial, ignore_errors=True)  # left over by a killed publish
+    partial.mkdir(parents=True)
+    rows: dict[str, int] = {}
+    for table in _tables(con):
+        target = partial / f"{table}.parquet"
+        if table == "dim_users" and privacy.personal_attributes:
+            frame = con.execute("select * from marts.dim_users").df()
+            frame["attributes"] = protect_attributes(frame["attributes"], privacy)
+            con.register("_publish_frame", frame)
+            source = "select * from _publish_frame"
+        else:
+            source = f"select * from marts.{table}"
+        con.execute(f"copy ({source}) to '{target}' (format parquet)")
+        rows[table] = int(con.execute(f"select count(*) from ({source})").fetchall()[0][0])
+        if source.endswith("_publish_frame"):
+            con.unregister("_publish_frame")
+    (partial / "manifest.json").write_text(json.dumps({"stamp": stamp, "rows": rows}, indent=2))
+    partial.rename(run_dir)  # the folder appears complete or not at all
+
+    tmp_file = serving_dir / f".{stamp}.{SERVING_FILE}"
+    tmp_file.unlink(missing_ok=True)
+    serving = duckdb.connect(str(tmp_file))
+    try:
+        serving.execute("create schema marts")
+        for table in rows:
+            path = str(run_dir / f"{table}.parquet").replace("'", "''")
+            serving.execute(
+                f"create view marts.{table} as select * from read_parquet('{path}')")
+        serving.execute(
+            "create table publish_info as select ? as stamp, ? as run_dir, now() as published_at",
+            [stamp, str(run_dir)],
+        )
+        serving.execute("checkpoint")
+    finally:
+        serving.close()
+    final = serving_dir / SERVING_FILE
+    os.replace(tmp_file, final)
+    _prune(runs, keep)
+    log.info("published %d tables (%s) to %s", len(rows), stamp, final)
+    return Published(stamp, run_dir, final, rows)
+
+
+def _prune(runs: Path, keep: int) -> None:
+    done = sorted(p for p in runs.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for old in done[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
