@@ -22,6 +22,7 @@ from orchestration.assets.dbt import build_dbt_assets
 from orchestration.assets.engagement import build_engagement_assets
 from orchestration.assets.landing import build_landing_asset
 from orchestration.assets.publish import build_publish_asset
+from orchestration.assets.quality import build_quality_checks
 from orchestration.assets.value import build_value_assets
 from orchestration.dbt_project import (
     MANIFEST,
@@ -49,6 +50,8 @@ def build_definitions(settings: Settings) -> Definitions:
     built = [dbt_rest, dbt_daily, dbt_scored, *python_assets, *value_assets]
     marts = sorted({k for a in built for k in a.keys if k.path[0] == "marts"}, key=str)
     publish = build_publish_asset(settings, marts)
+    all_keys = {k for a in [landing, *built] for k in a.keys}
+    gx_checks = build_quality_checks(all_keys)
     job = define_asset_job(DAILY_JOB, selection=AssetSelection.all(), partitions_def=partitions)
     sched = settings.config.schedule
     schedule = build_schedule_from_partitioned_job(
@@ -61,7 +64,7 @@ def build_definitions(settings: Settings) -> Definitions:
     )
     return Definitions(
         assets=[landing, *built, publish],
-        asset_checks=checks,
+        asset_checks=[*checks, *gx_checks],
         jobs=[job],
         schedules=[schedule],
         resources={

@@ -107,7 +107,8 @@ def run_pipeline(
     run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     if full_refresh:
         run_config["ops"] = {
-            name: {"config": {"full_refresh": True}} for name in ("dbt_daily_models", "dbt_models")
+            name: {"config": {"full_refresh": True}}
+            for name in ("dbt_daily_models", "dbt_models", "dbt_scored_models")
         }
     with instance_for(settings) as instance:
         result = job.execute_in_process(
@@ -145,6 +146,11 @@ def _failure_message(result) -> str:
                 else None
             )
             msgs.append(f"{event.step_key}: {desc or err.message.strip()}")
+    for e in result.get_asset_check_evaluations():
+        if not e.passed:  # what the check saw: expectation, column, examples
+            first = e.metadata.get("first_failure")
+            detail = getattr(first, "value", None) or ""
+            msgs.append(f"check {'/'.join(e.asset_key.path)}:{e.check_name} failed {detail}")
     return "pipeline run failed:\n  " + ("\n  ".join(msgs) or "see the Dagster logs above")
 
 

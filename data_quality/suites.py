@@ -1,0 +1,234 @@
+"""Great Expectations suites as code: one per raw entity (the contract) and one per
+published table, and a runner that returns what failed with a few offending rows.
+
+Suites are plain data (`Expect` specs) so that listing them costs nothing; Great
+Expectations itself is imported only when a suite runs (the import takes seconds).
+No Dagster here: orchestration/assets/quality.py turns these into asset checks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from data_quality.contract import ENTITIES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Expect:
+    """One expectation: a GX expectation class name and its arguments."""
+
+    kind: str
+    kwargs: dict[str, Any]
+
+    @property
+    def column(self) -> str:
+        kw = self.kwargs
+        return kw.get("column") or ", ".join(
+            kw.get("column_list") or [kw.get("column_A", ""), kw.get("column_B", "")])
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    table: str  # schema.table in the warehouse
+    expectations: tuple[Expect, ...]
+    blocking: bool = True  # a failure means wrong numbers would be published
+
+
+@dataclass
+class Failure:
+    expectation: str
+    column: str
+    unexpected_count: int | None
+    examples: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class SuiteResult:
+    suite: str
+    rows: int
+    evaluated: int
+    failures: list[Failure]
+
+    @property
+    def success(self) -> bool:
+        return not self.failures
+
+
+def unique(*cols: str) -> Expect:
+    if len(cols) == 1:
+        return Expect("ExpectColumnValuesToBeUnique", {"column": cols[0]})
+    return Expect("ExpectCompoundColumnsToBeUnique", {"column_list": list(cols)})
+
+
+def not_null(col: str) -> Expect:
+    return Expect("ExpectColumnValuesToNotBeNull", {"column": col})
+
+
+def between(col: str, low: float | None, high: float | None) -> Expect:
+    # NaN is neither in nor out of a range for GX; not_null catches it (NaN is null)
+    return Expect("ExpectColumnValuesToBeBetween",
+                  {"column": col, "min_value": low, "max_value": high})
+
+
+def rate(col: str) -> Expect:
+    return between(col, 0, 1)
+
+
+def in_set(col: str, values: list[str]) -> Expect:
+    return Expect("ExpectColumnValuesToBeInSet", {"column": col, "value_set": values})
+
+
+def at_least(a: str, b: str) -> Expect:
+    """a >= b on every row where both are present."""
+    return Expect("ExpectColumnPairValuesAToBeGreaterThanB",
+                  {"column_A": a, "column_B": b, "or_equal": True,
+                   "ignore_row_if": "either_value_is_missing"})
+
+
+def _raw_suites() -> list[Suite]:
+    suites = []
+    for entity in ENTITIES.values():
+        exps = [unique(*entity.key)]
+        exps += [not_null(c.name) for c in entity.columns if c.required]
+        exps += [between(c.name, 0, None) for c in entity.columns if c.kind == "amount"]
+        exps += [in_set(c.name, list(c.allowed)) for c in entity.columns if c.allowed]
+        suites.append(Suite(f"raw_{entity.name}", f"raw.{entity.name}", tuple(exps)))
+    return suites
+
+
+def _mart_suites() -> list[Suite]:
+    m = "marts."
+    return [
+        Suite("fct_active_users_daily", m + "fct_active_users_daily", (
+            unique("activity_date", "breakdown", "breakdown_value"),
+            not_null("dau"), at_least("wau", "dau"), at_least("mau", "wau"),
+            rate("stickiness"), between("dau", 0, None))),
+        Suite("fct_retention_cohorts", m + "fct_retention_cohorts", (
+            unique("cohort_grain", "cohort_period", "period_number", "breakdown",
+                   "breakdown_value"),
+            rate("retention_rate_on"), rate("retention_rate_on_or_after"),
+            at_least("retained_on_or_after", "retained_on"),
+            at_least("cohort_size", "retained_on_or_after"))),
+        # cohort sizes equal the cohort's new users (a derived frame, see CROSS_CHECKS)
+        Suite("retention_cohort_sizes", "cohort_size_vs_new_users", (
+            Expect("ExpectColumnValuesToBeBetween",
+                   {"column": "difference", "min_value": 0, "max_value": 0}),)),
+        Suite("fct_growth_accounting", m + "fct_growth_accounting", (
+            unique("grain", "period_start"), rate("churn_rate"),
+            between("active_users", 0, None))),
+        Suite("fct_user_engagement_daily", m + "fct_user_engagement_daily", (
+            unique("activity_date", "user_id"), between("engagement_index", 0, None))),
+        Suite("fct_revenue_daily", m + "fct_revenue_daily", (
+            unique("activity_date"), rate("first_purchase_conversion"),
+            between("paying_users", 0, None), at_least("gmv_gross", "refunds"))),
+        Suite("fct_repeat_purchase", m + "fct_repeat_purchase", (
+            rate("repeat_rate_short"), rate("repeat_rate_long"), rate("second_to_third_rate"),
+            at_least("buyers", "second_buyers"))),
+        Suite("dim_user_purchase_summary", m + "dim_user_purchase_summary", (
+            unique("user_id"), not_null("monetary_value"), at_least("T", "recency"),
+            between("frequency", 0, None))),
+        Suite("user_rfm", m + "user_rfm", (
+            unique("user_id"), between("r_score", 1, 5), between("f_score", 1, 5),
+            between("m_score", 1, 5), not_null("rfm11_segment"), not_null("cn8_segment"))),
+        Suite("user_clv", m + "user_clv", (
+            unique("user_id"), not_null("p_alive"), rate("p_alive"),
+            not_null("p_purchase_short"), rate("p_purchase_short"), rate("p_purchase_long"),
+            not_null("clv_long"), between("expected_purchases_short", 0, None))),
+        Suite("user_churn_scores", m + "user_churn_scores", (
+            unique("user_id"), not_null("churn_probability"), rate("churn_probability"),
+            in_set("risk_band", ["low", "medium", "high", "churned"]))),
+        Suite("dim_users", m + "dim_users", (unique("user_id"), not_null("user_id"))),
+        # a signal, not a blocker: many churned users is news, not a wrong number
+        Suite("user_winback", m + "user_winback", (
+            unique("user_id"), rate("p_return"), between("priority", 0, None)),
+            blocking=False),
+    ]
+
+
+SUITES: dict[str, Suite] = {s.name: s for s in _raw_suites() + _mart_suites()}
+
+# Suites over a query rather than a table: name -> SQL producing the frame.
+CROSS_CHECKS = {
+    "cohort_size_vs_new_users": """
+        select c.cohort_period, c.cohort_size, coalesce(n.new_users, 0) as new_users,
+            c.cohort_size - coalesce(n.new_users, 0) as difference
+        from marts.fct_retention_cohorts as c
+        left join (
+            select cohort_date, count(*) as new_users
+            from intermediate.int_user_cohorts group by cohort_date
+        ) as n on n.cohort_date = c.cohort_period
+        where c.cohort_grain = 'day' and c.breakdown = 'all' and c.period_number = 0
+    """,
+}
+
+
+def _gx():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx  # noqa: PLC0415 - seconds to import: only when run
+
+    return gx
+
+
+def run_suite(suite: Suite, frame: pd.DataFrame, examples: int = 5) -> SuiteResult:
+    """Validate `frame` against `suite` with Great Expectations (ephemeral context)."""
+    present = set(frame.columns)
+    missing = [e for e in suite.expectations
+               if not set(e.column.split(", ")) <= present]
+    failures = [Failure(e.kind, e.column, None, [f"column missing from {suite.table}"])
+                for e in missing]
+    todo = [e for e in suite.expectations if e not in missing]
+    if frame.empty or not todo:
+        return SuiteResult(suite.name, len(frame), len(todo), failures)
+    gx = _gx()
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    batch = (context.data_sources.add_pandas("userops")
+             .add_dataframe_asset(suite.name)
+             .add_batch_definition_whole_dataframe("whole")
+             .get_batch(batch_parameters={"dataframe": frame}))
+    gx_suite = gx.ExpectationSuite(name=suite.name)
+    specs = {}
+    for e in todo:
+        added = gx_suite.add_expectation(getattr(gx.expectations, e.kind)(**e.kwargs))
+        specs[_identity(added.expectation_type, added.configuration.kwargs)] = e
+    result = batch.validate(gx_suite, result_format={
+        "result_format": "SUMMARY", "partial_unexpected_count": examples})
+    for res in result.results:  # GX reorders results: match them by type and arguments
+        cfg = res.expectation_config
+        spec = specs[_identity(cfg.type, cfg.kwargs)]
+        if not res.success:
+            detail = res.result or {}
+            rows = detail.get("partial_unexpected_list") or []
+            failures.append(Failure(spec.kind, spec.column, detail.get("unexpected_count"),
+                                    [_plain(v) for v in rows[:examples]]))
+    if failures:
+        log.warning("suite %s: %d of %d expectations failed", suite.name, len(failures),
+                    len(suite.expectations))
+    return SuiteResult(suite.name, len(frame), len(todo), failures)
+
+
+def _identity(kind: str, kwargs: dict[str, Any]) -> str:
+    keep = {k: kwargs.get(k) for k in ("column", "column_A", "column_B", "column_list",
+                                       "min_value", "max_value", "value_set")}
+    return f"{kind}|{json.dumps(keep, sort_keys=True, default=str)}"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and pd.isna(value):
+        return None
+    return value if isinstance(value, int | float | str | bool) else str(value)

@@ -1,0 +1,88 @@
+"""Great Expectations suites (data_quality/suites.py) as Dagster asset checks.
+
+Blocking suites stop everything downstream, the publish step included, when they fail:
+the wrong number never reaches BI. Non-blocking ones warn. A failed check's metadata
+names each failed expectation, its column, the count and a few offending values.
+"""
+
+import json
+
+import duckdb
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetKey,
+    asset_check,
+)
+
+from data_quality.suites import CROSS_CHECKS, SUITES, Suite, run_suite
+from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+
+# The asset a derived suite belongs to.
+CROSS_CHECK_ASSETS = {"cohort_size_vs_new_users": AssetKey(["marts", "fct_retention_cohorts"])}
+
+
+def _asset_key(suite: Suite) -> AssetKey:
+    return CROSS_CHECK_ASSETS.get(suite.table) or AssetKey(suite.table.split("."))
+
+
+def _frame(con: duckdb.DuckDBPyConnection, table: str):
+    if table in CROSS_CHECKS:
+        return con.execute(CROSS_CHECKS[table]).df()
+    return con.execute(f"select * from {table}").df()
+
+
+def build_quality_checks(asset_keys: set[AssetKey]):
+    checks = []
+    for suite in SUITES.values():
+        key = _asset_key(suite)
+        if key not in asset_keys:
+            continue
+        checks.append(_check(suite, key))
+    return checks
+
+
+def _check(suite: Suite, key: AssetKey):
+    @asset_check(
+        asset=key,
+        name=f"gx_{suite.name}",
+        blocking=suite.blocking,
+        pool=WAREHOUSE_POOL,
+        description=f"Great Expectations suite {suite.name}: "
+        + "; ".join(f"{e.kind} ({e.column})" for e in suite.expectations),
+    )
+    def gx_check(
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> AssetCheckResult:
+        try:
+            with warehouse.connect(read_only=True) as con:
+                frame = _frame(con, suite.table)
+        except duckdb.CatalogException as exc:
+            return AssetCheckResult(
+                passed=False,
+                severity=AssetCheckSeverity.ERROR if suite.blocking else AssetCheckSeverity.WARN,
+                metadata={"error": str(exc).splitlines()[0]},
+            )
+        result = run_suite(suite, frame)
+        failures = [
+            {"expectation": f.expectation, "column": f.column,
+             "unexpected_count": f.unexpected_count, "examples": f.examples}
+            for f in result.failures
+        ]
+        if failures:
+            context.log.warning("%s failed: %s", suite.name, json.dumps(failures, default=str))
+        return AssetCheckResult(
+            passed=result.success,
+            severity=AssetCheckSeverity.ERROR if suite.blocking else AssetCheckSeverity.WARN,
+            metadata={
+                "rows": result.rows,
+                "expectations": result.evaluated,
+                "failed": len(failures),
+                "failures": json.dumps(failures, default=str),
+                **({"first_failure": f"{failures[0]['expectation']} on "
+                    f"{failures[0]['column']}: {failures[0]['examples']}"} if failures else {}),
+            },
+        )
+
+    return gx_check
