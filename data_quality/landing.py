@@ -34,6 +34,9 @@ SUFFIXES = {
     ".json": "jsonl",
 }
 MAX_RECORD_CHARS = 2000  # quarantined records are kept for reading, not for replay of huge blobs
+# Longer values are a bug or an attack, not data: ids and labels are short, JSON bounded.
+MAX_VALUE_CHARS = {"id": 256, "string": 1024, "enum": 64, "json": 65536}
+DEFAULT_EARLIEST = dt.datetime(1980, 1, 1, tzinfo=dt.UTC)  # epoch-zero and friends
 
 
 class LandingError(RuntimeError):
@@ -45,6 +48,7 @@ class ValidationRules:
     now: dt.datetime  # timezone-aware
     future_tolerance: dt.timedelta = dt.timedelta(hours=24)
     known_events: frozenset[str] | None = None
+    earliest: dt.datetime = DEFAULT_EARLIEST  # earlier times (1970-01-01 defaults) are bad
 
 
 @dataclass
@@ -81,20 +85,26 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
         raise LandingError(
             f"{path}: not valid UTF-8 (byte {exc.start}): re-export the file as UTF-8"
         ) from None
+    # big fields are read, then quarantined as oversized_value with their row number
+    csv.field_size_limit(max(csv.field_size_limit(), 64 << 20))
     reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if header is None:
-        return pd.DataFrame(), []
-    header = [h.strip() for h in header]
     rows, numbers, bad = [], [], []
-    for i, row in enumerate(reader, start=1):
-        if not row:
-            continue
-        if len(row) != len(header):
-            bad.append((i, "malformed_row", ",".join(row)))
-        else:
-            rows.append(row)
-            numbers.append(i)
+    try:
+        header = next(reader, None)
+        if header is None:
+            return pd.DataFrame(), []
+        header = [h.strip() for h in header]
+        for i, row in enumerate(reader, start=1):
+            if not row:
+                continue
+            if len(row) != len(header):
+                bad.append((i, "malformed_row", ",".join(row)))
+            else:
+                rows.append(row)
+                numbers.append(i)
+    except csv.Error as exc:
+        raise LandingError(f"{path}: not a readable CSV file (line {reader.line_num}: {exc})") \
+            from None
     df = pd.DataFrame(rows, columns=header, dtype=object, index=pd.Index(numbers))
     return df.replace({"": None}), bad
 
@@ -261,6 +271,10 @@ def _to_text(s: pd.Series, null: pd.Series, strip: bool = False) -> pd.Series:
 
 def _validate_column(col: Column, s: pd.Series, flag, rules: ValidationRules) -> pd.Series:
     null = _is_null(s)
+    limit = MAX_VALUE_CHARS.get(col.kind)
+    if limit is not None:
+        flag(~null & s.astype("string").str.len().gt(limit).fillna(False), "oversized_value",
+             col.name)
     if col.kind == "id":
         flag(null, "null_id", col.name)
         return _to_text(s, null, strip=True)
@@ -271,6 +285,7 @@ def _validate_column(col: Column, s: pd.Series, flag, rules: ValidationRules) ->
         flag(~null & ts.isna(), "unparseable_time", col.name)
         horizon = pd.Timestamp(rules.now) + rules.future_tolerance
         flag(ts > horizon, "future_time", col.name)
+        flag(ts < pd.Timestamp(rules.earliest), "ancient_time", col.name)
         return ts.dt.date if col.kind == "date" else ts
     if col.kind == "amount":
         num = pd.to_numeric(s, errors="coerce")

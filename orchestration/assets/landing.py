@@ -43,6 +43,7 @@ def build_landing_asset(settings: Settings):
             now=dt.datetime.now(dt.UTC),
             future_tolerance=dt.timedelta(hours=cfg.quality.future_tolerance_hours),
             known_events=frozenset(known) if known is not None else None,
+            earliest=dt.datetime.combine(cfg.quality.earliest_time, dt.time(), dt.UTC),
         )
         with warehouse.connect() as con:
             try:
