@@ -101,8 +101,11 @@ def bgnbd_log_likelihood(
 
 
 def _minimise(nll, start: np.ndarray, model: str, n: int, names: list[str]):
+    # tight tolerances: the optimum, not the optimiser's path, decides the digits, so
+    # inputs equal up to float summation order give scores equal to ~1e-9
     result = optimize.minimize(nll, start, method="L-BFGS-B",
-                               bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(start))
+                               bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(start),
+                               options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 5000})
     values = np.exp(result.x)
     diag = FitDiagnostics(
         model=model,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -63,6 +65,39 @@ def instance_for(settings: Settings) -> DagsterInstance:
     return DagsterInstance.from_config(str(home))
 
 
+PID_TAG = "userops/pid"
+HOST_TAG = "userops/host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_crashed_runs(instance: DagsterInstance) -> list[str]:
+    """A CLI run whose process was killed stays STARTED and keeps its warehouse-pool slot,
+    so the next run would wait for that slot forever. Runs of this host whose process is
+    gone are marked failed and their slots freed; their half-written tables are rebuilt
+    by the next run (incremental windows are deleted and rewritten, tables replaced)."""
+    recovered = []
+    active = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.CANCELING]
+    for r in instance.get_runs(filters=RunsFilter(statuses=active)):
+        pid = r.tags.get(PID_TAG)
+        if pid is None or r.tags.get(HOST_TAG) != socket.gethostname() or _alive(int(pid)):
+            continue
+        instance.report_run_failed(r)
+        instance.event_log_storage.free_concurrency_slots_for_run(r.run_id)
+        log.warning("run %s died with its process %s: marked failed, pool slot freed",
+                    r.run_id, pid)
+        recovered.append(r.run_id)
+    return recovered
+
+
 def default_range(settings: Settings, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """Every complete day present in the landing, within the partitions."""
     found = landing_time_range(settings.landing)
@@ -111,12 +146,15 @@ def run_pipeline(
             for name in ("dbt_daily_models", "dbt_models", "dbt_scored_models")
         }
     with instance_for(settings) as instance:
+        recover_crashed_runs(instance)
         result = job.execute_in_process(
             instance=instance,
             run_config=run_config,
             tags={
                 ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
                 ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
+                PID_TAG: str(os.getpid()),
+                HOST_TAG: socket.gethostname(),
             },
             raise_on_error=False,
         )

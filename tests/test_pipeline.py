@@ -30,6 +30,18 @@ DAILY_TABLES = {
     "marts.fct_lifecycle_transitions": "activity_date, from_stage, to_stage",
     "marts.fct_channel_quality": "channel, cohort_month",
     "marts.fct_aarrr_funnel": "cohort_month, step_number",
+    "intermediate.int_user_rfm_days": "user_id, activity_date",
+    "intermediate.int_user_rfm_measures": "user_id",
+    "intermediate.int_btyd_holdout": "user_id",
+    "intermediate.int_churn_features": "feature_date, user_id",
+    "marts.fct_revenue_daily": "activity_date",
+    "marts.fct_repeat_purchase": "cohort_month",
+    "marts.dim_user_purchase_summary": "user_id",
+    "marts.user_rfm": "user_id",
+    "marts.user_clv": "user_id",
+    "marts.user_churn_scores": "user_id",
+    "marts.user_winback": "winback_rank",
+    "marts.dim_users": "user_id",
 }
 
 
@@ -110,3 +122,32 @@ def test_incremental_equals_backfill_equals_full_refresh_and_reruns_are_idempote
     _assert_same(by_day, _tables(daily), "rerun of one day")
     fact = by_day["marts.fct_active_users_daily"]
     assert (fact["breakdown"] == "all").sum() == params.days
+
+
+def test_late_events_within_the_lookback_count_on_their_day(tmp_path):
+    params = GeneratorParams(users=60, days=5, seed=9)
+    landing = tmp_path / "landing"
+    write_landing(generate(params), landing, params)
+    days = [params.start + dt.timedelta(days=i) for i in range(params.days)]
+    settings = make_settings(tmp_path / "wh", landing, incremental={"lookback_days": 2})
+    for day in days:
+        run(settings, day, day)
+    before = overall(settings.warehouse).set_index("activity_date")["dau"]
+    # a newcomer's visit on day 3 arrives late, with the files of day 4 (one day late)
+    late = pd.DataFrame({
+        "event_id": ["late-1", "late-2"], "user_id": ["latecomer"] * 2,
+        "event_name": ["search", "add_to_cart"],
+        "event_time": [pd.Timestamp(days[3], tz="UTC") + pd.Timedelta(hours=h, seconds=s)
+                       for h, s in ((9, 0), (9, 40))],
+    })
+    late.to_parquet(landing / "events" / "late_arrivals.parquet", index=False)
+    run(settings, days[4], days[4])  # the next daily run: its lookback covers day 3
+    after = overall(settings.warehouse).set_index("activity_date")["dau"]
+    day3 = pd.Timestamp(days[3])
+    assert after[day3] == before[day3] + 1
+    assert (after.drop(day3) == before.drop(day3)).all()
+    user_days = read_table(settings.warehouse, "intermediate.int_user_days", "activity_date",
+                           "user_id = 'latecomer'")
+    assert pd.to_datetime(user_days["activity_date"]).tolist() == [day3]
+    run(settings, days[4], days[4])  # and a rerun counts it once
+    assert overall(settings.warehouse).set_index("activity_date")["dau"][day3] == after[day3]

@@ -12,7 +12,9 @@
 {#- The buy-till-you-die purchase summary (METRICS.md, "Value") as of a day: purchases
     grouped per day (a purchase day has a paid order), frequency = purchase days - 1,
     recency = first to last purchase day, T = first purchase day to as_of, monetary_value =
-    mean revenue of the repeat purchase days (0 when frequency = 0). Days, as integers. -#}
+    mean revenue of the repeat purchase days (0 when frequency = 0). Days, as integers.
+    Money is rounded to 1e-6: a parallel float sum differs in its last bits from run to
+    run, and the BTYD fits should not. -#}
 {% macro purchase_summary(as_of) -%}
     select
         user_id,
@@ -21,13 +23,13 @@
         cast(count(*) - 1 as bigint) as frequency,
         {{ dbt.datediff('min(activity_date)', 'max(activity_date)', 'day') }} as recency,
         {{ dbt.datediff('min(activity_date)', as_of, 'day') }} as "T",
-        coalesce(
+        round(coalesce(
             (sum(revenue) - sum(case when is_first then revenue else 0 end))
             / nullif(count(*) - 1, 0),
             0
-        ) as monetary_value,
+        ), 6) as monetary_value,
         cast(sum(paid_orders) as bigint) as paid_orders,
-        sum(revenue) as revenue
+        round(sum(revenue), 6) as revenue
     from (
         select
             user_id,
