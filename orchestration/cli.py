@@ -149,7 +149,9 @@ def _cmd_run(args, landing: Path | None, start=None, end=None, full_refresh=Fals
     elapsed = time.perf_counter() - t0
     log.info("pipeline finished %s .. %s in %.1f s", outcome.start, outcome.end, elapsed)
     summary = read_summary(settings.warehouse)
-    text = format_summary(summary, settings.warehouse, dagster_ui_hint(settings, args.config))
+    text = format_summary(
+        summary, settings.warehouse, dagster_ui_hint(settings, args.config), settings.serving
+    )
     sys.stdout.write(text + "\n" + format_checks(outcome) + "\n")
     return 0
 

@@ -50,7 +50,9 @@ def read_summary(warehouse: Path) -> RunSummary:
     return RunSummary(staged, quarantined, reasons, last, tables)
 
 
-def format_summary(s: RunSummary, warehouse: Path, ui_hint: str) -> str:
+def format_summary(
+    s: RunSummary, warehouse: Path, ui_hint: str, serving: Path | None = None
+) -> str:
     lines = ["", "userops: run finished", ""]
     lines.append("rows landed:      " + ", ".join(f"{k} {v:,}" for k, v in s.rows_staged.items()))
     q = sum(s.rows_quarantined.values())
@@ -60,7 +62,9 @@ def format_summary(s: RunSummary, warehouse: Path, ui_hint: str) -> str:
         d, dau, wau, mau, stick = s.last_day
         stick_s = "n/a" if stick is None else f"{stick:.3f}"
         lines.append(f"last day {d}: DAU {dau:,}  WAU {wau:,}  MAU {mau:,}  stickiness {stick_s}")
-    lines.append(f"warehouse:        {warehouse}")
+    lines.append(f"warehouse:        {warehouse}  (live: not for BI)")
+    if serving is not None:
+        lines.append(f"for BI tools:     {serving / 'serving.duckdb'}  (read-only; README)")
     lines.append("tables:           " + ", ".join(t for t in s.tables if not t.startswith("raw.")))
     lines.append(f"Dagster UI:       {ui_hint}")
     return "\n".join(lines)
