@@ -101,11 +101,17 @@ def bgnbd_log_likelihood(
 
 
 def _minimise(nll, start: np.ndarray, model: str, n: int, names: list[str]):
-    # tight tolerances: the optimum, not the optimiser's path, decides the digits, so
-    # inputs equal up to float summation order give scores equal to ~1e-9
-    result = optimize.minimize(nll, start, method="L-BFGS-B",
-                               bounds=[(-_LOG_BOUND, _LOG_BOUND)] * len(start),
-                               options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 5000})
+    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(start)
+    result = optimize.minimize(nll, start, method="L-BFGS-B", bounds=bounds)
+    if result.success:
+        # polish with tight tolerances, so the optimum and not the optimiser's path decides
+        # the digits (inputs equal up to float summation order give equal scores); the line
+        # search may give up near the optimum, which is fine once the first fit converged
+        polish = optimize.minimize(nll, result.x, method="L-BFGS-B", bounds=bounds,
+                                   options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 5000})
+        if np.isfinite(polish.fun) and polish.fun <= result.fun:
+            polish.success, polish.nit = True, result.nit + polish.nit
+            result = polish
     values = np.exp(result.x)
     diag = FitDiagnostics(
         model=model,

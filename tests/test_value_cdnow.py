@@ -67,7 +67,8 @@ def test_calibration_summary_is_the_literature_input(sample_run):
     got = got.loc[want.index]
     for col in ("frequency", "recency", "T"):
         assert (got[col].to_numpy() == want[col].to_numpy()).all(), col
-    np.testing.assert_allclose(got["monetary_value"], want["monetary_value"], rtol=1e-9)
+    # money is rounded to 1e-6 in the summary (reproducible fits, see macros/value.sql)
+    np.testing.assert_allclose(got["monetary_value"], want["monetary_value"], atol=1e-6)
     # customer 1 of FHL 2005's data: x = 2, t_x = 30.43, T = 38.86 weeks
     assert (got.loc[1, "frequency"], round(got.loc[1, "recency"] / 7, 2),
             round(got.loc[1, "T"] / 7, 2)) == (2, 30.43, 38.86)
