@@ -18,6 +18,7 @@ scipy's L-BFGS-B; a fit that does not converge, or whose parameters are not fini
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -248,22 +249,24 @@ def score_customers(
     bgnbd: BgNbdParams,
     gamma_gamma: GammaGammaParams | None,
     summary: pd.DataFrame,
-    horizons: tuple[int, ...],
+    horizons: tuple[int, ...] | Mapping[str, int],
 ) -> pd.DataFrame:
     """Per customer: P(alive), and per horizon expected purchases, P(at least one purchase),
     and (with a spend model) expected average value and CLV = expected purchases × value
-    (undiscounted revenue over the horizon)."""
+    (undiscounted revenue over the horizon). Columns end in the horizon's label: `30d` for
+    a tuple entry 30, or the key of a mapping such as {"short": 30}."""
+    labelled = horizons if isinstance(horizons, Mapping) else {f"{h}d": h for h in horizons}
     # invalid parameters surface as NaN and are refused below, so numpy need not warn
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         out = pd.DataFrame({"p_alive": p_alive(bgnbd, summary)}, index=summary.index)
         value = expected_average_value(gamma_gamma, summary) if gamma_gamma else None
         if value is not None:
             out["expected_average_value"] = value
-        for h in horizons:
-            out[f"expected_purchases_{h}d"] = expected_purchases(bgnbd, summary, h)
-            out[f"p_purchase_{h}d"] = 1.0 - prob_no_purchase(bgnbd, summary, h)
+        for label, h in labelled.items():
+            out[f"expected_purchases_{label}"] = expected_purchases(bgnbd, summary, h)
+            out[f"p_purchase_{label}"] = 1.0 - prob_no_purchase(bgnbd, summary, h)
             if value is not None:
-                out[f"clv_{h}d"] = out[f"expected_purchases_{h}d"] * value
+                out[f"clv_{label}"] = out[f"expected_purchases_{label}"] * value
     bad = [c for c in out.columns if not np.all(np.isfinite(out[c].to_numpy(dtype=float)))]
     if bad:
         raise FitError(f"scores {bad} have non-finite values; refusing to publish them")

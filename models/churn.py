@@ -17,11 +17,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
 
 from models import btyd
 
@@ -32,6 +27,7 @@ NUMERIC_FEATURES = [
     "visits_cur", "revenue_cur", "revenue_lookback",
 ]
 CATEGORICAL_FEATURES = ["tier", "channel"]
+FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 
 
 @dataclass
@@ -57,7 +53,13 @@ class ChurnRun:
         return row
 
 
-def _classifier() -> Pipeline:
+def _classifier():
+    # scikit-learn takes over a second to import: only when a model is trained
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
     encode = ColumnTransformer([
         ("numeric", "passthrough", NUMERIC_FEATURES),
         ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
@@ -72,6 +74,8 @@ def _classifier() -> Pipeline:
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
     return float(roc_auc_score(y, score)) if len(np.unique(y)) == 2 else None
 
 
@@ -118,10 +122,10 @@ def supervised_churn(
     train_days = pd.to_datetime(train["feature_date"])
     run.train_first_day, run.train_last_day = train_days.min().date(), train_days.max().date()
 
-    model = _classifier().fit(train[NUMERIC_FEATURES + CATEGORICAL_FEATURES], y_train)
+    model = _classifier().fit(train[FEATURES], y_train)
     active = test[test["recency_days"] < churn_days]
     y_test = active["is_churned"].astype(bool).to_numpy()
-    predicted = model.predict_proba(active[NUMERIC_FEATURES + CATEGORICAL_FEATURES])[:, 1]
+    predicted = model.predict_proba(active[FEATURES])[:, 1]
     run.model_auc = _auc(y_test, predicted)
     run.baseline_auc = _auc(y_test, active["recency_days"].to_numpy(dtype=float))
     run.test_rows = len(active)
@@ -130,11 +134,11 @@ def supervised_churn(
     run.message = "trained on earlier feature days, tested on the latest labelled one"
 
     labelled = features[features["is_churned"].notna()]
-    final = _classifier().fit(labelled[NUMERIC_FEATURES + CATEGORICAL_FEATURES],
+    final = _classifier().fit(labelled[FEATURES],
                               labelled["is_churned"].astype(bool).to_numpy())
     scored = scoring.copy()
     scored["churn_probability"] = final.predict_proba(
-        scoring[NUMERIC_FEATURES + CATEGORICAL_FEATURES])[:, 1] if len(scoring) else []
+        scoring[FEATURES])[:, 1] if len(scoring) else []
     log.info("churn model: AUC %s vs recency baseline %s on %d users of %s",
              run.model_auc, run.baseline_auc, run.test_rows, test_day)
     return run, scored

@@ -22,6 +22,15 @@ DEFAULT_CONFIG_PATH = Path("userops.yaml")
 _EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 
 
+def _plain_name(name: str | None) -> str | None:
+    """Shared field check for every configured event or property name."""
+    if name is not None and not _EVENT_NAME.match(name):
+        raise ValueError(
+            f"name {name!r} is not allowed: use 1-64 letters, digits, '_', '.', ':', '-'"
+        )
+    return name
+
+
 class ConfigError(ValueError):
     """A configuration problem, with the offending key in the message."""
 
@@ -56,11 +65,7 @@ class ActivityConfig(_Strict):
     @classmethod
     def _names_are_plain(cls, names: list[str] | None) -> list[str] | None:
         for name in names or []:
-            if not _EVENT_NAME.match(name):
-                raise ValueError(
-                    f"event name {name!r} is not allowed: "
-                    "use 1-64 letters, digits, '_', '.', ':', '-'"
-                )
+            _plain_name(name)
         return names
 
 
@@ -124,9 +129,7 @@ class FunnelConfig(_Strict):
     @field_validator("activation_event")
     @classmethod
     def _plain(cls, name: str | None) -> str | None:
-        if name is not None and not _EVENT_NAME.match(name):
-            raise ValueError(f"event name {name!r} is not allowed")
-        return name
+        return _plain_name(name)
 
     @model_validator(mode="after")
     def _ordered(self) -> FunnelConfig:
@@ -165,9 +168,7 @@ class RfmConfig(_Strict):
     @field_validator("recency_event", "frequency_event", "monetary_event", "monetary_property")
     @classmethod
     def _plain(cls, name: str | None) -> str | None:
-        if name is not None and not _EVENT_NAME.match(name):
-            raise ValueError(f"name {name!r} is not allowed")
-        return name
+        return _plain_name(name)
 
     @model_validator(mode="after")
     def _property_with_event(self) -> RfmConfig:

@@ -101,17 +101,17 @@ def publish(
     partial.mkdir(parents=True)
     rows: dict[str, int] = {}
     for table in _tables(con):
-        target = partial / f"{table}.parquet"
-        if table == "dim_users" and privacy.personal_attributes:
+        target = str(partial / f"{table}.parquet").replace("'", "''")
+        protect = table == "dim_users" and privacy.personal_attributes
+        if protect:
             frame = con.execute("select * from marts.dim_users").df()
             frame["attributes"] = protect_attributes(frame["attributes"], privacy)
             con.register("_publish_frame", frame)
-            source = "select * from _publish_frame"
-        else:
-            source = f"select * from marts.{table}"
-        con.execute(f"copy ({source}) to '{target}' (format parquet)")
-        rows[table] = int(con.execute(f"select count(*) from ({source})").fetchall()[0][0])
-        if source.endswith("_publish_frame"):
+        source = "_publish_frame" if protect else f"marts.{table}"
+        # COPY returns the number of rows it wrote: no second scan for the manifest
+        rows[table] = int(con.execute(
+            f"copy (select * from {source}) to '{target}' (format parquet)").fetchall()[0][0])
+        if protect:
             con.unregister("_publish_frame")
     (partial / "manifest.json").write_text(json.dumps({"stamp": stamp, "rows": rows}, indent=2))
     partial.rename(run_dir)  # the folder appears complete or not at all

@@ -44,6 +44,8 @@ def build_quality_checks(asset_keys: set[AssetKey]):
 
 
 def _check(suite: Suite, key: AssetKey):
+    severity = AssetCheckSeverity.ERROR if suite.blocking else AssetCheckSeverity.WARN
+
     @asset_check(
         asset=key,
         name=f"gx_{suite.name}",
@@ -59,11 +61,8 @@ def _check(suite: Suite, key: AssetKey):
             with warehouse.connect(read_only=True) as con:
                 frame = _frame(con, suite.table)
         except duckdb.CatalogException as exc:
-            return AssetCheckResult(
-                passed=False,
-                severity=AssetCheckSeverity.ERROR if suite.blocking else AssetCheckSeverity.WARN,
-                metadata={"error": str(exc).splitlines()[0]},
-            )
+            return AssetCheckResult(passed=False, severity=severity,
+                                    metadata={"error": str(exc).splitlines()[0]})
         result = run_suite(suite, frame)
         failures = [
             {"expectation": f.expectation, "column": f.column,
@@ -74,7 +73,7 @@ def _check(suite: Suite, key: AssetKey):
             context.log.warning("%s failed: %s", suite.name, json.dumps(failures, default=str))
         return AssetCheckResult(
             passed=result.success,
-            severity=AssetCheckSeverity.ERROR if suite.blocking else AssetCheckSeverity.WARN,
+            severity=severity,
             metadata={
                 "rows": result.rows,
                 "expectations": result.evaluated,

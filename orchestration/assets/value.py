@@ -212,16 +212,8 @@ def _score_clv(summary: pd.DataFrame, horizons: tuple[int, int], min_repeat_buye
         return empty, {"status": status, "buyers": len(summary)}
     bg, bg_diag = btyd.fit_bgnbd(base)
     gg, gg_diag = btyd.fit_gamma_gamma(base)
-    scores = btyd.score_customers(bg, gg, base, (short, long))
-    rename = {}
-    for label, h in (("short", short), ("long", long)):
-        rename.update({f"expected_purchases_{h}d": f"expected_purchases_{label}",
-                       f"p_purchase_{h}d": f"p_purchase_{label}",
-                       f"clv_{h}d": f"clv_{label}"})
-    if short == long:  # one horizon: both labels carry it
-        for k in list(rename):
-            scores[rename[k].replace("short", "long")] = scores[k]
-    out = base.join(scores.rename(columns=rename)).reset_index()
+    scores = btyd.score_customers(bg, gg, base, {"short": short, "long": long})
+    out = base.join(scores).reset_index()
     out["short_horizon_days"] = short
     out["long_horizon_days"] = long
     metadata = {"status": "fitted", **bg_diag.as_metadata(), **gg_diag.as_metadata()}

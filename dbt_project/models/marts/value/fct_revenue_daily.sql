@@ -38,13 +38,6 @@ active as (
     group by activity_date
 ),
 
-first_purchase as (
-    select user_id, min(activity_date) as first_purchase_date
-    from {{ ref('int_user_days') }}
-    where paid_orders > 0 and activity_date <= (select snapshot_date from bounds)
-    group by user_id
-),
-
 cohorts as (
     select
         c.cohort_date as activity_date,
@@ -52,7 +45,7 @@ cohorts as (
         sum(case when f.first_purchase_date between c.cohort_date
             and {{ add_days('c.cohort_date', conv - 1) }} then 1 else 0 end) as converted_users
     from {{ ref('int_user_cohorts') }} as c
-    left join first_purchase as f on c.user_id = f.user_id
+    left join {{ ref('dim_user_purchase_summary') }} as f on c.user_id = f.user_id
     group by c.cohort_date
 )
 
