@@ -393,42 +393,70 @@ def _publish_raw(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _check_bad_rate(con: duckdb.DuckDBPyConnection, files: list[str], max_rate: float) -> None:
+@dataclass(frozen=True)
+class BadRowLimit:
+    """When a landing is refused. Duplicates (at-least-once delivery) are dropped and
+    counted but never count as bad. A file is judged alone from `min_rows_per_file` rows
+    on; a smaller file's rate says little, so when a run has one, its entity is judged
+    over all of the run's files of that entity together."""
+
+    max_rate: float = 0.05
+    min_rows_per_file: int = 1000
+
+
+def _example(con: duckdb.DuckDBPyConnection, files: list[str]) -> str:
+    reason, column, n, record, row, source_file = con.execute(
+        """select reason, column_name, count(*) over (partition by reason, column_name) n,
+                  record, source_row, source_file
+           from raw.quarantine
+           where source_file in (select unnest(?)) and reason <> 'duplicate_key'
+           order by n desc, source_file, source_row limit 1""",
+        [files],
+    ).fetchone()
+    return (f"most common: {reason} in column {column!s} ({n} rows), "
+            f"e.g. {source_file} row {row}: {record[:300]}")
+
+
+def _check_bad_rate(con: duckdb.DuckDBPyConnection, files: list[str], limit: BadRowLimit) -> None:
     if not files:
         return
-    rows = con.execute(
+    per_file = con.execute(
         """
-        with per_file as (
-            select f.source_file, f.rows_read, count(q.source_row) as bad
-            from landing.files f left join raw.quarantine q using (source_file)
-            where f.source_file in (select unnest($files))
-            group by all
-        )
-        select source_file, rows_read, bad from per_file
-        where rows_read > 0 and bad::double / rows_read > $rate
-        order by source_file
+        select f.entity, f.source_file, f.rows_read,
+               count(q.source_row) filter (where q.reason <> 'duplicate_key') as bad
+        from landing.files f left join raw.quarantine q using (source_file)
+        where f.source_file in (select unnest($files))
+        group by all
+        order by f.entity, f.source_file
         """,
-        {"files": files, "rate": max_rate},
+        {"files": files},
     ).fetchall()
-    if not rows:
-        return
     msgs = []
-    for source_file, read, bad in rows:
-        reason, column, n, record, row = con.execute(
-            """select reason, column_name, count(*) over (partition by reason, column_name) n,
-                      record, source_row
-               from raw.quarantine where source_file = ?
-               order by n desc, source_row limit 1""",
-            [source_file],
-        ).fetchone()
-        msgs.append(
-            f"{source_file}: {bad} of {read} rows are bad "
-            f"({bad / read:.1%}, limit {max_rate:.1%}); "
-            f"most common: {reason} in column {column!s} ({n} rows), e.g. row {row}: {record[:300]}"
-        )
-    raise LandingError(
-        "bad-row rate above the limit, nothing from these files was loaded:\n  " + "\n  ".join(msgs)
-    )
+    pools: dict[str, list[tuple[str, int, int]]] = {}
+    small_entities = set()
+    for entity, source_file, read, bad in per_file:
+        pools.setdefault(entity, []).append((source_file, read, bad))
+        if read < limit.min_rows_per_file:
+            small_entities.add(entity)
+        elif bad / read > limit.max_rate:
+            msgs.append(
+                f"{source_file}: {bad} of {read} rows are bad ({bad / read:.1%}, limit "
+                f"{limit.max_rate:.1%}; a file of {limit.min_rows_per_file:,} rows or more is "
+                f"judged alone); {_example(con, [source_file])}")
+    for entity in sorted(small_entities):
+        pool = pools[entity]
+        read, bad = sum(p[1] for p in pool), sum(p[2] for p in pool)
+        if read and bad / read > limit.max_rate:
+            worst = [p[0] for p in sorted(pool, key=lambda p: (-p[2], p[0])) if p[2]]
+            msgs.append(
+                f"{entity}: {bad} of {read} rows in this run's {len(pool)} files are bad "
+                f"({bad / read:.1%}, limit {limit.max_rate:.1%}; files under "
+                f"{limit.min_rows_per_file:,} rows are judged with the run's other {entity} "
+                f"files), most in {', '.join(worst[:3])}; {_example(con, worst)}")
+    if msgs:
+        raise LandingError(
+            "bad-row rate above the limit, nothing from these files was loaded:\n  "
+            + "\n  ".join(msgs))
 
 
 def sync_landing(
@@ -437,6 +465,7 @@ def sync_landing(
     rules: ValidationRules,
     run_id: str,
     max_bad_row_rate: float = 0.05,
+    min_rows_per_file: int = 1000,
 ) -> SyncReport:
     """Bring the warehouse's raw tables in line with the landing directory.
 
@@ -468,7 +497,7 @@ def sync_landing(
                     "landed %s: %d rows, %d rejected", source, result.rows_read, len(result.rejects)
                 )
         _publish_raw(con)
-        _check_bad_rate(con, report.files_loaded, max_bad_row_rate)
+        _check_bad_rate(con, report.files_loaded, BadRowLimit(max_bad_row_rate, min_rows_per_file))
         _fill_totals(con, report)
         con.execute("commit")
     except BaseException:

@@ -8,6 +8,10 @@ Nothing is tuned: the classifier runs with fixed settings.
 
 Probabilistic (orders-only data): the probability of no purchase in the horizon from a
 BG/NBD fit; evaluated by fitting on a calibration period and checking the holdout.
+
+Degenerate data never fail a run: a single label class, constant features or a BG/NBD fit
+that the data do not identify fall back to a stated simpler model (recency alone, or the
+base rate), and the run record says which model scored the users and why.
 """
 
 from __future__ import annotations
@@ -34,9 +38,10 @@ FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 class ChurnRun:
     """One evaluation of the churn model, published as a row of churn_model_runs."""
 
-    method: str
-    status: str  # ok | insufficient_history
+    method: str  # the model this run was for: supervised | bgnbd
+    status: str  # ok | fallback | insufficient_history
     message: str = ""
+    scored_with: str = "none"  # what produced the published probabilities (SCORING_METHODS)
     test_day: object = None
     train_first_day: object = None
     train_last_day: object = None
@@ -51,6 +56,54 @@ class ChurnRun:
         row = asdict(self)
         row.pop("details")
         return row
+
+
+# What can produce a published churn probability, best first.
+SCORING_METHODS = ("supervised", "bgnbd", "recency", "base_rate", "none")
+
+
+def base_rate(y: np.ndarray) -> float:
+    """The churn rate with half a pseudo-count each way, so one class never gives 0 or 1."""
+    return (float(np.sum(y)) + 0.5) / (len(y) + 1.0)
+
+
+@dataclass(frozen=True)
+class RecencyModel:
+    """P(churn) from days since last activity alone: a logistic regression on
+    log(1 + recency days), or the base rate when the labels have one class or recency
+    does not vary. The fallback when a richer model cannot be fitted."""
+
+    method: str  # recency | base_rate
+    intercept: float
+    slope: float = 0.0
+
+    def predict(self, recency_days: np.ndarray) -> np.ndarray:
+        z = self.intercept + self.slope * np.log1p(np.asarray(recency_days, dtype=float))
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def fit_recency_model(recency_days: np.ndarray, churned: np.ndarray) -> RecencyModel:
+    y = np.asarray(churned, dtype=bool)
+    x = np.log1p(np.asarray(recency_days, dtype=float))
+    if len(y) == 0:
+        raise ValueError("a recency model needs at least one labelled user")
+    rate = base_rate(y)
+    if len(np.unique(y)) < 2 or np.ptp(x) == 0:
+        return RecencyModel("base_rate", float(np.log(rate / (1 - rate))))
+    from sklearn.linear_model import LogisticRegression
+
+    fit = LogisticRegression(C=1e6).fit(x.reshape(-1, 1), y)
+    return RecencyModel("recency", float(fit.intercept_[0]), float(fit.coef_[0, 0]))
+
+
+def degenerate_reason(x: pd.DataFrame, y: np.ndarray) -> str | None:
+    """Why a classifier cannot learn from these rows, or None when it can."""
+    if len(np.unique(y)) < 2:
+        outcome = "churned" if bool(y[0]) else "stayed"
+        return f"every one of the {len(y)} training rows {outcome}: one label class"
+    if all(x[c].nunique(dropna=False) <= 1 for c in x.columns):
+        return "every feature is constant over the training rows"
+    return None
 
 
 def _classifier():
@@ -106,63 +159,192 @@ def supervised_churn(
     """Evaluate on the time split, then refit on every labelled row and score the scoring
     day's users. Returns the run record and per-user scores (empty when history is short).
     AUCs are on users active on the test day (recency below churn_days): the lapsed users
-    in the population would flatter any score."""
+    in the population would flatter any score. When the training rows cannot teach a
+    classifier (one label class, constant features), recency alone or the base rate
+    scores the users instead, and the run says so (status fallback)."""
     train, test, test_day = time_split(features, horizon_days)
     run = ChurnRun(method="supervised", status="insufficient_history", test_day=test_day,
                    train_rows=len(train), test_rows=len(test))
     scoring = features[features["is_scoring_day"]]
-    y_train = train["is_churned"].astype(bool).to_numpy() if len(train) else np.array([])
-    if len(train) < min_training_rows or len(np.unique(y_train)) < 2 or test.empty:
+    if len(train) < min_training_rows or test.empty:
         run.message = (
-            f"{len(train)} training rows (need {min_training_rows}, both outcomes) before "
+            f"{len(train)} training rows (need {min_training_rows}) before "
             f"a labelled test day; history must span at least 2 x {horizon_days} days"
         )
         log.warning("churn model not trained: %s", run.message)
         return run, scoring.iloc[0:0].assign(churn_probability=pd.Series(dtype=float))
     train_days = pd.to_datetime(train["feature_date"])
     run.train_first_day, run.train_last_day = train_days.min().date(), train_days.max().date()
+    y_train = train["is_churned"].astype(bool).to_numpy()
 
-    model = _classifier().fit(train[FEATURES], y_train)
     active = test[test["recency_days"] < churn_days]
     y_test = active["is_churned"].astype(bool).to_numpy()
-    predicted = model.predict_proba(active[FEATURES])[:, 1]
-    run.model_auc = _auc(y_test, predicted)
-    run.baseline_auc = _auc(y_test, active["recency_days"].to_numpy(dtype=float))
     run.test_rows = len(active)
     run.test_churn_rate = float(y_test.mean()) if len(y_test) else None
-    run.status = "ok"
-    run.message = "trained on earlier feature days, tested on the latest labelled one"
+    run.baseline_auc = _auc(y_test, active["recency_days"].to_numpy(dtype=float))
 
     labelled = features[features["is_churned"].notna()]
-    final = _classifier().fit(labelled[FEATURES],
-                              labelled["is_churned"].astype(bool).to_numpy())
+    y_all = labelled["is_churned"].astype(bool).to_numpy()
+    reason = degenerate_reason(train[FEATURES], y_train) or degenerate_reason(
+        labelled[FEATURES], y_all)
+    if reason is None:
+        model = _classifier().fit(train[FEATURES], y_train)
+        run.model_auc = _auc(y_test, model.predict_proba(active[FEATURES])[:, 1]
+                             if len(active) else np.array([]))
+        final = _classifier().fit(labelled[FEATURES], y_all)
+        probability = final.predict_proba(scoring[FEATURES])[:, 1] if len(scoring) else []
+        run.status, run.scored_with = "ok", "supervised"
+        run.message = "trained on earlier feature days, tested on the latest labelled one"
+    else:
+        evaluated = fit_recency_model(train["recency_days"].to_numpy(), y_train)
+        run.model_auc = _auc(y_test, evaluated.predict(active["recency_days"].to_numpy()))
+        final = fit_recency_model(labelled["recency_days"].to_numpy(), y_all)
+        probability = final.predict(scoring["recency_days"].to_numpy())
+        run.status, run.scored_with = "fallback", final.method
+        run.message = f"{reason}; scored with {_describe(final)}"
+        run.details = {"fallback_intercept": final.intercept, "fallback_slope": final.slope}
+        log.warning("churn model fell back: %s", run.message)
     scored = scoring.copy()
-    scored["churn_probability"] = final.predict_proba(
-        scoring[FEATURES])[:, 1] if len(scoring) else []
-    log.info("churn model: AUC %s vs recency baseline %s on %d users of %s",
-             run.model_auc, run.baseline_auc, run.test_rows, test_day)
+    scored["churn_probability"] = probability
+    log.info("churn model (%s): AUC %s vs recency baseline %s on %d users of %s",
+             run.scored_with, run.model_auc, run.baseline_auc, run.test_rows, test_day)
     return run, scored
+
+
+def _describe(model: RecencyModel) -> str:
+    if model.method == "base_rate":
+        return f"the base rate {1 / (1 + np.exp(-model.intercept)):.3f} for every user"
+    return "days since last activity alone (logistic)"
 
 
 def btyd_holdout_evaluation(calibration: pd.DataFrame, holdout_days: int) -> ChurnRun:
     """Fit BG/NBD on the calibration summary (frequency, recency, T, holdout_purchase_days)
     and score P(no purchase in the holdout) against what happened; the baseline is the
-    days since the last purchase at the end of calibration."""
+    days since the last purchase at the end of calibration. A fit the data do not identify
+    is evaluated as the recency fallback instead (status fallback, the reason kept)."""
     run = ChurnRun(method="bgnbd", status="insufficient_history", test_rows=len(calibration))
-    if calibration.empty or not (calibration["frequency"] > 0).any():
-        run.message = f"no repeat purchases before the last {holdout_days} days"
+    if calibration.empty:
+        run.message = f"no purchases before the last {holdout_days} days"
         return run
-    params, diag = btyd.fit_bgnbd(calibration)
-    p_none = btyd.prob_no_purchase(params, calibration, holdout_days)
     churned = (calibration["holdout_purchase_days"] == 0).to_numpy()
-    run.model_auc = _auc(churned, p_none)
-    run.baseline_auc = _auc(churned, (calibration["T"] - calibration["recency"]).to_numpy())
+    idle = (calibration["T"] - calibration["recency"]).to_numpy(dtype=float)
+    run.baseline_auc = _auc(churned, idle)
     run.test_churn_rate = float(churned.mean())
     run.train_rows = len(calibration)
-    run.status = "ok"
+    try:
+        params, diag = btyd.fit_bgnbd(calibration)
+        p_none = btyd.prob_no_purchase(params, calibration, holdout_days)
+        if not np.all(np.isfinite(p_none)) or np.any((p_none < 0) | (p_none > 1)):
+            raise btyd.FitError("BG/NBD gave probabilities outside [0, 1]")
+    except btyd.FitError as exc:
+        fallback = fit_recency_model(idle, churned)
+        run.model_auc = _auc(churned, fallback.predict(idle))
+        run.status, run.scored_with = "fallback", fallback.method
+        run.message = f"{exc}; evaluated {_describe(fallback)} instead"
+        run.details = {"fallback_intercept": fallback.intercept, "fallback_slope": fallback.slope}
+        log.warning("BG/NBD churn evaluation fell back: %s", run.message)
+        return run
+    run.model_auc = _auc(churned, p_none)
+    run.status, run.scored_with = "ok", "bgnbd"
     run.message = f"BG/NBD fitted before the last {holdout_days} days, tested on them"
     run.details = {**diag.params, "log_likelihood": diag.log_likelihood}
     return run
+
+
+def orders_churn_scores(
+    calibration: pd.DataFrame, current: pd.DataFrame, clv: pd.DataFrame, holdout_days: int
+) -> tuple[ChurnRun, pd.DataFrame]:
+    """Churn probabilities for orders-only data.
+
+    `current` is the purchase summary as of the snapshot (user_id, recency, T); `clv` the
+    published BTYD scores (user_id, p_purchase_short), empty when BG/NBD was not fitted.
+    With BTYD scores: churn = 1 - P(purchase in the horizon). Without them: the recency
+    model learnt on the calibration/holdout split (label: no purchase in the holdout),
+    applied to the days since each buyer's last purchase. Returns the run and scores
+    (user_id, recency_days, churn_probability, method)."""
+    run = btyd_holdout_evaluation(calibration, holdout_days)
+    recency_days = (current["T"] - current["recency"]).astype("int64")
+    if len(clv):
+        scores = pd.DataFrame({
+            "user_id": clv["user_id"].to_numpy(),
+            "churn_probability": 1.0 - clv["p_purchase_short"].to_numpy(dtype=float),
+        }).merge(pd.DataFrame({"user_id": current["user_id"], "recency_days": recency_days}),
+                 on="user_id", how="left", validate="one_to_one")
+        if run.status == "fallback":  # the evaluation fell back, the snapshot fit did not
+            run.message += "; the snapshot's BG/NBD fit scored the users"
+            run.status = "ok"
+        run.scored_with = "bgnbd"
+        scores["method"] = "bgnbd"
+        return run, scores[["user_id", "recency_days", "churn_probability", "method"]]
+    if calibration.empty:
+        run.scored_with = "none"
+        return run, pd.DataFrame({
+            "user_id": pd.Series(dtype="str"), "recency_days": pd.Series(dtype="int64"),
+            "churn_probability": pd.Series(dtype="float64"), "method": pd.Series(dtype="str")})
+    idle = (calibration["T"] - calibration["recency"]).to_numpy(dtype=float)
+    model = fit_recency_model(idle, (calibration["holdout_purchase_days"] == 0).to_numpy())
+    scores = pd.DataFrame({
+        "user_id": current["user_id"].to_numpy(),
+        "recency_days": recency_days.to_numpy(),
+        "churn_probability": model.predict(recency_days.to_numpy()),
+        "method": model.method,
+    })
+    reason = "no BG/NBD scores at the snapshot" if run.status == "ok" else run.message
+    run.status, run.scored_with = "fallback", model.method
+    run.message = (f"{reason}; scored with {_describe(model)}, learnt on the last "
+                   f"{holdout_days} days (its horizon)")
+    run.details = {**run.details, "fallback_intercept": model.intercept,
+                   "fallback_slope": model.slope}
+    return run, scores
+
+
+@dataclass(frozen=True)
+class ChurnSettings:
+    """The configuration churn scoring needs (userops.yaml: churn, lifecycle)."""
+
+    horizon_days: int = 30
+    min_training_rows: int = 100
+    churn_days: int = 30
+    medium_risk_min: float = 0.3
+    high_risk_min: float = 0.6
+    holdout_days: int = 30
+
+
+SCORE_COLUMNS = ("user_id", "recency_days", "tier", "channel", "churn_probability", "method",
+                 "risk_band")
+
+
+def _with_bands(scores: pd.DataFrame, s: ChurnSettings) -> pd.DataFrame:
+    scores["risk_band"] = risk_band(scores["churn_probability"], scores["recency_days"],
+                                    s.churn_days, s.medium_risk_min, s.high_risk_min)
+    return scores[list(SCORE_COLUMNS)].reset_index(drop=True)
+
+
+def score_event_users(features: pd.DataFrame, s: ChurnSettings) -> tuple[ChurnRun, pd.DataFrame]:
+    """Event data: the supervised model (or its fallback) on int_churn_features rows."""
+    run, scored = supervised_churn(features, s.horizon_days, s.min_training_rows, s.churn_days)
+    scores = scored[["user_id", "recency_days", "tier", "channel", "churn_probability"]].copy()
+    scores["method"] = run.scored_with
+    return run, _with_bands(scores, s)
+
+
+def score_buyers(calibration: pd.DataFrame, current: pd.DataFrame, clv: pd.DataFrame,
+                 s: ChurnSettings) -> tuple[ChurnRun, pd.DataFrame]:
+    """Orders-only data: BG/NBD (or the recency fallback); see orders_churn_scores. The
+    test day of the evaluation is the calibration's end (`calibration_end`)."""
+    run, scored = orders_churn_scores(calibration, current, clv, s.holdout_days)
+    if len(calibration):  # calibration ends on the test day; the holdout is after it
+        run.test_day = run.train_last_day = pd.Timestamp(
+            calibration["calibration_end"].max()).date()
+    scores = pd.DataFrame({
+        "user_id": scored["user_id"],
+        "recency_days": scored["recency_days"].astype("int64"),
+        "tier": pd.Series([None] * len(scored), dtype="object"),
+        "channel": pd.Series([None] * len(scored), dtype="object"),
+        "churn_probability": scored["churn_probability"].astype(float),
+        "method": scored["method"],
+    })
+    return run, _with_bands(scores, s)
 
 
 def winback_list(candidates: pd.DataFrame, min_probability: float = 0.0) -> pd.DataFrame:

@@ -223,6 +223,9 @@ class IncrementalConfig(_Strict):
 
 class QualityConfig(_Strict):
     max_bad_row_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    min_rows_per_file: int = Field(
+        default=1000, ge=1,
+        description="smaller files are judged with the run's other files of their entity")
     future_tolerance_hours: float = Field(default=24.0, ge=0.0)
     earliest_time: dt.date = Field(
         default=dt.date(1980, 1, 1), description="earlier times are quarantined (epoch zero)"

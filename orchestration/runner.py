@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,7 +126,7 @@ def run_pipeline(
     end: dt.date | None = None,
     full_refresh: bool = False,
     log_level: str = "INFO",
-) -> tuple[dt.date, dt.date]:
+) -> RunOutcome:
     if start is None or end is None:
         d_start, d_end = default_range(settings)
         start, end = start or d_start, end or d_end
@@ -173,19 +174,36 @@ def run_pipeline(
     return RunOutcome(start, end, checks)
 
 
+# Exception classes that only wrap the step's own error.
+_WRAPPERS = ("DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError",
+             "DagsterExecutionInterruptedError")
+_CLASS_PREFIX = re.compile(r"^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Failure): ")
+
+
+def one_line(text: str) -> str:
+    """A message on one line: its lines joined with '; ', runs of spaces collapsed."""
+    parts = [" ".join(line.split()) for line in text.strip().splitlines()]
+    return "; ".join(p for p in parts if p)
+
+
+def step_error_message(error) -> str:
+    """The failed step's own message (a SerializableErrorInfo chain): the innermost error
+    that is not an orchestration wrapper, without its class name."""
+    while error.cause is not None and error.cls_name in _WRAPPERS:
+        error = error.cause
+    return one_line(_CLASS_PREFIX.sub("", error.message.strip()))
+
+
 def _failure_message(result) -> str:
     msgs = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            err = event.step_failure_data.error
-            desc = (
-                event.step_failure_data.user_failure_data.description
-                if event.step_failure_data.user_failure_data
-                else None
-            )
-            msgs.append(f"{event.step_key}: {desc or err.message.strip()}")
+            data = event.step_failure_data
+            desc = data.user_failure_data.description if data.user_failure_data else None
+            text = one_line(desc) if desc else step_error_message(data.error)
+            msgs.append(f"{event.step_key}: {text}")
     for e in result.get_asset_check_evaluations():
-        if not e.passed:  # what the check saw: expectation, column, examples
+        if not e.passed and e.severity.value == "ERROR":  # what the check saw
             first = e.metadata.get("first_failure")
             detail = getattr(first, "value", None) or ""
             msgs.append(f"check {'/'.join(e.asset_key.path)}:{e.check_name} failed {detail}")

@@ -2,19 +2,50 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+
+from orchestration.publish import SERVING_FILE
+
+DUPLICATE = "duplicate_key"
 
 
 @dataclass
 class RunSummary:
     rows_staged: dict[str, int]
     rows_quarantined: dict[str, int]
-    reasons: dict[str, int]
+    reasons: dict[str, int]  # quarantine reasons; duplicates are among them
     last_day: tuple | None  # (activity_date, dau, wau, mau, stickiness)
     tables: list[str]
+    fallbacks: list[str] = field(default_factory=list)  # one line per model that fell back
+
+
+def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? "
+        "and table_name = ?", [schema, table]).fetchone()[0])
+
+
+def _fallbacks(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Models of the latest snapshot whose published scores come from a fallback."""
+    lines = []
+    if _exists(con, "marts", "value_model_runs"):
+        for model, status, method, reason in con.execute(
+            """select model, status, method, reason from marts.value_model_runs
+               where snapshot_date = (select max(snapshot_date) from marts.value_model_runs)
+                 and status <> 'ok' order by model"""
+        ).fetchall():
+            lines.append(f"{model} {status}, scores use {method}: {reason}")
+    if _exists(con, "marts", "churn_model_runs"):
+        for method, status, scored_with, message in con.execute(
+            """select method, status, scored_with, message from marts.churn_model_runs
+               where snapshot_date = (select max(snapshot_date) from marts.churn_model_runs)
+                 and status <> 'ok' order by method"""
+        ).fetchall():
+            lines.append(f"churn {method} {status}, scored with {scored_with}: {message}")
+    return lines
 
 
 def read_summary(warehouse: Path) -> RunSummary:
@@ -45,9 +76,10 @@ def read_summary(warehouse: Path) -> RunSummary:
                    where table_schema in ('marts', 'intermediate', 'raw') order by 1, 2"""
             ).fetchall()
         ]
+        fallbacks = _fallbacks(con)
     finally:
         con.close()
-    return RunSummary(staged, quarantined, reasons, last, tables)
+    return RunSummary(staged, quarantined, reasons, last, tables, fallbacks)
 
 
 def format_summary(
@@ -55,16 +87,20 @@ def format_summary(
 ) -> str:
     lines = ["", "userops: run finished", ""]
     lines.append("rows landed:      " + ", ".join(f"{k} {v:,}" for k, v in s.rows_staged.items()))
-    q = sum(s.rows_quarantined.values())
-    detail = ", ".join(f"{k} {v:,}" for k, v in s.reasons.items()) or "none"
-    lines.append(f"rows quarantined: {q:,} ({detail}); see raw.quarantine")
+    bad = {k: v for k, v in s.reasons.items() if k != DUPLICATE}
+    detail = ", ".join(f"{k} {v:,}" for k, v in bad.items()) or "none"
+    lines.append(f"rows quarantined: {sum(bad.values()):,} ({detail}); see raw.quarantine")
+    lines.append(f"duplicates:       {s.reasons.get(DUPLICATE, 0):,} re-delivered rows dropped "
+                 "(raw.quarantine, reason duplicate_key)")
     if s.last_day:
         d, dau, wau, mau, stick = s.last_day
         stick_s = "n/a" if stick is None else f"{stick:.3f}"
         lines.append(f"last day {d}: DAU {dau:,}  WAU {wau:,}  MAU {mau:,}  stickiness {stick_s}")
+    for line in s.fallbacks:
+        lines.append(f"model fallback:   {line}")
     lines.append(f"warehouse:        {warehouse}  (live: not for BI)")
     if serving is not None:
-        lines.append(f"for BI tools:     {serving / 'serving.duckdb'}  (read-only; README)")
+        lines.append(f"for BI tools:     {serving / SERVING_FILE}  (read-only; README)")
     lines.append("tables:           " + ", ".join(t for t in s.tables if not t.startswith("raw.")))
     lines.append(f"Dagster UI:       {ui_hint}")
     return "\n".join(lines)

@@ -226,3 +226,82 @@ def test_missing_strings_in_parquet_stay_null(tmp_path):
         "select session_id, campaign_id from raw.events order by event_id"
     ).fetchall()
     assert rows == [("s1", None), (None, None)]
+
+
+def _good_events(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}{i},u{i % 7},search,{GOOD},,web,," for i in range(n)]
+
+
+def _totals(con) -> tuple[int, int, int]:
+    """(rows read from the landed files, rows in raw.events, rows quarantined)."""
+    return con.execute(
+        """select (select sum(rows_read) from landing.files where entity = 'events'),
+                  (select count(*) from raw.events),
+                  (select count(*) from raw.quarantine where entity = 'events')"""
+    ).fetchone()
+
+
+def test_redelivered_file_of_duplicates_is_dropped_and_counted_not_bad(tmp_path):
+    """At-least-once delivery: a later file that only repeats landed events is expected."""
+    landing = tmp_path / "landing"
+    _events_csv(landing / "events" / "a.csv", _good_events("e", 50))
+    con = duckdb.connect()
+    sync_landing(con, landing, RULES, "run-1")
+    _events_csv(landing / "events" / "c.csv", [f"e3,u3,search,{GOOD},,web,,"])  # one re-sent
+    report = sync_landing(con, landing, RULES, "run-2")  # default limit 5%: not refused
+    assert report.files_loaded == ["events/c.csv"]
+    assert _reasons(con) == {("events", "duplicate_key"): 1}
+    assert _totals(con) == (51, 50, 1)  # conservation: read = staged + quarantined
+    # a whole re-delivered file, and one with a new event among the re-sent ones
+    _events_csv(landing / "events" / "d.csv", _good_events("e", 50))
+    _events_csv(landing / "events" / "e.csv", [*_good_events("e", 5), f"n1,u1,search,{GOOD},,,,"])
+    report = sync_landing(con, landing, RULES, "run-3")
+    assert report.files_loaded == ["events/d.csv", "events/e.csv"]
+    assert report.rows_staged["events"] == 51 and report.reasons == {"duplicate_key": 56}
+    assert _totals(con) == (107, 51, 56)
+    # a rerun over the same files counts nothing twice
+    again = sync_landing(con, landing, RULES, "run-4")
+    assert again.files_loaded == [] and _totals(con) == (107, 51, 56)
+    assert again.rows_staged == report.rows_staged and again.reasons == report.reasons
+
+
+def test_small_file_is_judged_with_the_runs_other_files_of_its_entity(tmp_path):
+    """One bad row of ten is 10 %, but a ten-row file's rate says little: the run's events
+    files together (1 bad of 1,010) are under the limit."""
+    landing = tmp_path / "landing"
+    _events_csv(landing / "events" / "big.csv", _good_events("e", 1000))
+    _events_csv(landing / "events" / "tiny.csv",
+                [*_good_events("t", 9), "t9,u1,search,garbage,,web,,"])
+    con = duckdb.connect()
+    report = sync_landing(con, landing, RULES, "run-1", min_rows_per_file=1000)
+    assert report.rows_staged["events"] == 1009
+    assert _reasons(con) == {("events", "unparseable_time"): 1}
+    assert _totals(con) == (1010, 1009, 1)
+
+
+def test_small_files_over_the_limit_together_name_the_pooled_rule(tmp_path):
+    landing = tmp_path / "landing"
+    _events_csv(landing / "events" / "a.csv", [*_good_events("a", 8), "a8,u1,search,junk,,web,,"])
+    _events_csv(landing / "events" / "b.csv", [*_good_events("b", 8), "b8,u1,search,bad,,web,,"])
+    con = duckdb.connect()
+    with pytest.raises(LandingError) as err:
+        sync_landing(con, landing, RULES, "run-1", min_rows_per_file=100)
+    msg = str(err.value)
+    assert "events: 2 of 18 rows in this run's 2 files are bad" in msg
+    assert "judged with the run's other events files" in msg and "unparseable_time" in msg
+    assert con.execute("select count(*) from landing.files").fetchone()[0] == 0
+
+
+def test_large_file_is_judged_alone_and_duplicates_never_count(tmp_path):
+    landing = tmp_path / "landing"
+    rows = _good_events("e", 20)
+    _events_csv(landing / "events" / "a.csv", [*rows, *rows, "x,u1,search,junk,,web,,"])
+    con = duckdb.connect()
+    with pytest.raises(LandingError) as err:  # 1 bad of 41 rows: 2.4 %, above 2 %
+        sync_landing(con, landing, RULES, "run-1", max_bad_row_rate=0.02, min_rows_per_file=10)
+    msg = str(err.value)
+    assert "events/a.csv: 1 of 41 rows are bad" in msg and "judged alone" in msg
+    assert "duplicate_key" not in msg  # 20 duplicates, none of them counted as bad
+    report = sync_landing(con, landing, RULES, "run-2", max_bad_row_rate=0.03,
+                          min_rows_per_file=10)
+    assert report.reasons == {"duplicate_key": 20, "unparseable_time": 1}

@@ -48,7 +48,8 @@ def build_landing_asset(settings: Settings):
         with warehouse.connect() as con:
             try:
                 report = sync_landing(
-                    con, settings.landing, rules, context.run_id, cfg.quality.max_bad_row_rate
+                    con, settings.landing, rules, context.run_id, cfg.quality.max_bad_row_rate,
+                    cfg.quality.min_rows_per_file,
                 )
             except LandingError as exc:
                 raise Failure(description=str(exc)) from None

@@ -1,16 +1,18 @@
 """Value scoring assets: RFM, BTYD customer value, churn scores and the win-back list.
 
 The models are pure functions in models/; these assets read their inputs from the
-warehouse (dbt tables as of the snapshot day), call them, and replace one table each.
+warehouse (dbt tables as of the snapshot day), call them, and write one table each through
+the warehouse resource. A model that falls back (a degenerate fit, one label class) still
+publishes its stated fallback; a WARN check on the asset says so, with the reason.
 """
 
 import json
-import logging
-from functools import partial
 
-import duckdb
 import pandas as pd
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
@@ -19,141 +21,187 @@ from dagster import (
     multi_asset,
 )
 
-from models import btyd, churn, rfm
+from models import churn, rfm
+from models.value import ModelRun, score_clv
 from orchestration.dbt_helpers import read_built_through
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import Settings
 
-log = logging.getLogger(__name__)
-
 RFM_KEY = AssetKey(["marts", "user_rfm"])
 CLV_KEY = AssetKey(["marts", "user_clv"])
+VALUE_RUNS_KEY = AssetKey(["marts", "value_model_runs"])
 CHURN_KEY = AssetKey(["marts", "user_churn_scores"])
 RUNS_KEY = AssetKey(["marts", "churn_model_runs"])
 WINBACK_KEY = AssetKey(["marts", "user_winback"])
+FIT_CHECK = "models_fit_cleanly"
 
-RUNS_DDL = """
-create table if not exists marts.churn_model_runs (
-    snapshot_date date, method varchar, status varchar, message varchar, test_day date,
-    train_first_day date, train_last_day date, train_rows bigint, test_rows bigint,
-    test_churn_rate double, model_auc double, baseline_auc double, details varchar,
-    run_id varchar, recorded_at timestamptz
-)"""
-
-
-def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
-                  dates: tuple[str, ...] = ("snapshot_date",)) -> None:
-    """Replace `table` with `frame` in one transaction (readers see old or new, never half)."""
-    casts = ", ".join(f"cast({c} as date) as {c}" for c in dates if c in frame.columns)
-    select = f"select * replace ({casts}) from _frame" if casts else "select * from _frame"
-    con.register("_frame", frame)
-    try:
-        con.execute("begin transaction")
-        con.execute(f"create or replace table {table} as {select}")
-        con.execute("commit")
-    finally:
-        con.unregister("_frame")
+# History tables: one row per snapshot day and model, replaced on rerun. New columns go
+# at the end, so warehouses built before them take them in place (upsert adds them).
+CHURN_RUNS_COLUMNS = {
+    "snapshot_date": "date", "method": "varchar", "status": "varchar", "message": "varchar",
+    "test_day": "date", "train_first_day": "date", "train_last_day": "date",
+    "train_rows": "bigint", "test_rows": "bigint", "test_churn_rate": "double",
+    "model_auc": "double", "baseline_auc": "double", "details": "varchar",
+    "run_id": "varchar", "recorded_at": "timestamptz", "scored_with": "varchar",
+}
+VALUE_RUNS_COLUMNS = {
+    "snapshot_date": "date", "model": "varchar", "status": "varchar", "method": "varchar",
+    "reason": "varchar", "customers": "bigint", "log_likelihood": "double",
+    "params": "varchar", "run_id": "varchar", "recorded_at": "timestamptz",
+}
 
 
-def uses_events(con: duckdb.DuckDBPyConnection, source: str) -> bool:
-    """The same rule as the dbt macro uses_events: auto = events when any event landed."""
-    if source != "auto":
-        return source == "events"
-    return bool(con.execute("select exists (select 1 from staging.stg_app__events)").fetchone()[0])
+def uses_events(warehouse: WarehouseResource) -> bool:
+    """The decision of the dbt macro uses_events, read from its one-row model."""
+    frame = warehouse.query("select uses_events from intermediate.int_activity_source")
+    return bool(frame["uses_events"].iloc[0])
+
+
+def _fit_check(runs: list[dict]) -> AssetCheckResult:
+    """WARN when a model did not fit cleanly: the scores come from its fallback, or none."""
+    fallbacks = [r for r in runs if r["status"] != "ok"]
+    return AssetCheckResult(
+        check_name=FIT_CHECK,
+        passed=not fallbacks,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "fallbacks": len(fallbacks),
+            **{f"{r['name']}": f"{r['status']}: {r['reason']}" for r in fallbacks},
+        },
+    )
+
+
+def _fit_check_spec(key: AssetKey) -> AssetCheckSpec:
+    return AssetCheckSpec(
+        FIT_CHECK, asset=key,
+        description="WARN when a model's fit was degenerate or skipped and its stated "
+        "fallback (population mean spend, recency, base rate, or no score) was published.")
 
 
 def build_value_assets(settings: Settings):
     cfg = settings.config
-    horizons = (cfg.churn.horizon_days, cfg.churn.long_horizon_days)
-    # Snapshot tables (as of the latest day built), so not partitioned: a run over many
-    # days materialises each once instead of once per day.
-    scores_asset = partial(asset, group_name="scores", kinds={"python", "duckdb"},
-                           pool=WAREHOUSE_POOL)
+    horizons = {"short": cfg.churn.horizon_days, "long": cfg.churn.long_horizon_days}
+    settings_ = churn.ChurnSettings(
+        horizon_days=cfg.churn.horizon_days, min_training_rows=cfg.churn.min_training_rows,
+        churn_days=cfg.lifecycle.churn_days, medium_risk_min=cfg.churn.medium_risk_min,
+        high_risk_min=cfg.churn.high_risk_min, holdout_days=cfg.churn.evaluation_holdout_days)
 
-    @scores_asset(
+    @asset(
         key=RFM_KEY,
         deps=[AssetKey(["intermediate", "int_user_rfm_measures"]),
               AssetKey(["reference", "rfm_segment_actions"])],
+        group_name="scores", kinds={"python", "duckdb"}, pool=WAREHOUSE_POOL,
         description="Per user with an R event: R, F, M, 1-5 scores, rfm11 and cn8 segments "
         "(with Chinese names) and each segment's recommended action.",
     )
     def user_rfm(context: AssetExecutionContext, warehouse: WarehouseResource):
-        with warehouse.connect() as con:
-            measures = con.execute(
-                "select snapshot_date, user_id, recency_days, frequency, monetary "
-                "from intermediate.int_user_rfm_measures order by user_id"
-            ).df()
-            actions = con.execute(
-                "select scheme, segment, segment_name_zh, action "
-                "from reference.rfm_segment_actions"
-            ).df()
-            scored = rfm.score_rfm(measures) if len(measures) else measures
-            out = _attach_actions(scored, actions)
-            replace_table(con, "marts.user_rfm", out)
+        measures = warehouse.query(
+            "select snapshot_date, user_id, recency_days, frequency, monetary "
+            "from intermediate.int_user_rfm_measures order by user_id")
+        actions = warehouse.query(
+            "select scheme, segment, segment_name_zh, action from reference.rfm_segment_actions")
+        scored = rfm.score_rfm(measures) if len(measures) else measures
+        out = _attach_actions(scored, actions)
+        warehouse.replace("marts.user_rfm", out)
         counts = out["rfm11_segment"].value_counts().to_dict() if len(out) else {}
         context.log.info("RFM: %d users", len(out))
         return MaterializeResult(metadata={
             "rows": len(out), **{f"rfm11_{k}": int(v) for k, v in counts.items()}})
 
-    @scores_asset(
-        key=CLV_KEY,
-        deps=[AssetKey(["marts", "dim_user_purchase_summary"])],
-        description="Per buyer: BG/NBD P(alive), expected purchases and P(at least one "
-        "purchase) over the churn horizons, Gamma-Gamma expected average value and CLV.",
+    @multi_asset(
+        specs=[
+            AssetSpec(CLV_KEY, group_name="scores", kinds={"python", "duckdb"},
+                      deps=[AssetKey(["marts", "dim_user_purchase_summary"])],
+                      description="Per buyer: BG/NBD P(alive), expected purchases and P(at "
+                      "least one purchase) over the churn horizons, expected average value "
+                      "(Gamma-Gamma, or the population mean when spend does not differ "
+                      "between customers: value_method) and CLV."),
+            AssetSpec(VALUE_RUNS_KEY, group_name="scores", kinds={"python", "duckdb"},
+                      description="Per snapshot day and value model (bgnbd, gamma_gamma): "
+                      "status (ok, degenerate, skipped), the method the scores use, the "
+                      "reason, parameters and log-likelihood."),
+        ],
+        check_specs=[_fit_check_spec(CLV_KEY)],
+        pool=WAREHOUSE_POOL,
     )
     def user_clv(context: AssetExecutionContext, warehouse: WarehouseResource):
+        summary = warehouse.query(
+            'select snapshot_date, user_id, frequency, recency, "T", monetary_value '
+            "from marts.dim_user_purchase_summary order by user_id")
         with warehouse.connect() as con:
-            summary = con.execute(
-                'select snapshot_date, user_id, frequency, recency, "T", monetary_value '
-                "from marts.dim_user_purchase_summary order by user_id"
-            ).df()
-            out, metadata = _score_clv(summary, horizons, cfg.value.min_repeat_buyers)
-            replace_table(con, "marts.user_clv", out)
-        context.log.info("CLV: %d buyers; %s", len(out), metadata)
-        return MaterializeResult(metadata={"rows": len(out), **metadata})
+            snapshot = read_built_through(con)
+        result = score_clv(summary, horizons, cfg.value.min_repeat_buyers)
+        warehouse.replace("marts.user_clv", result.scores)
+        warehouse.upsert("marts.value_model_runs",
+                         _value_runs(snapshot, result.runs, context.run_id),
+                         keys=("snapshot_date", "model"), columns=VALUE_RUNS_COLUMNS)
+        context.log.info("CLV: %d buyers; %s", len(result.scores), result.metadata)
+        yield MaterializeResult(asset_key=CLV_KEY,
+                                metadata={"rows": len(result.scores), **result.metadata})
+        yield MaterializeResult(asset_key=VALUE_RUNS_KEY, metadata={
+            r.model: f"{r.status} ({r.method})" for r in result.runs})
+        yield _fit_check([{"name": r.model, "status": r.status, "reason": r.reason}
+                          for r in result.runs])
 
     @multi_asset(
         specs=[
             AssetSpec(CHURN_KEY, group_name="scores", kinds={"python", "duckdb"},
                       deps=[AssetKey(["intermediate", "int_churn_features"]),
-                            AssetKey(["intermediate", "int_btyd_holdout"]), CLV_KEY],
-                      description="Per user: churn probability and risk band (supervised "
-                      "for event data, BG/NBD for orders-only data)."),
+                            AssetKey(["intermediate", "int_btyd_holdout"]),
+                            AssetKey(["intermediate", "int_activity_source"]),
+                            AssetKey(["marts", "dim_user_purchase_summary"]), CLV_KEY],
+                      description="Per user: churn probability, risk band and the method "
+                      "that scored it (supervised for event data, BG/NBD for orders-only "
+                      "data; recency or the base rate when those cannot be fitted)."),
             AssetSpec(RUNS_KEY, group_name="scores", kinds={"python", "duckdb"},
                       description="Per run: the churn model's holdout AUC next to a "
-                      "recency-only baseline's."),
+                      "recency-only baseline's, its status and what scored the users."),
         ],
+        check_specs=[_fit_check_spec(CHURN_KEY)],
         pool=WAREHOUSE_POOL,
     )
     def churn_scores(context: AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect() as con:
             snapshot = read_built_through(con)
-            if uses_events(con, cfg.activity.source):
-                run, scores = _supervised(con, cfg)
-            else:
-                run, scores = _probabilistic(con, cfg)
-            scores.insert(0, "snapshot_date", snapshot)
-            replace_table(con, "marts.user_churn_scores", scores)
-            _record_run(con, snapshot, run, context.run_id)
+        if uses_events(warehouse):
+            features = warehouse.query(
+                "select * from intermediate.int_churn_features order by feature_date, user_id")
+            run, scores = churn.score_event_users(features, settings_)
+        else:
+            run, scores = churn.score_buyers(
+                warehouse.query('select calibration_end, user_id, frequency, recency, "T", '
+                                "holdout_purchase_days from intermediate.int_btyd_holdout "
+                                "order by user_id"),
+                warehouse.query('select user_id, recency, "T" '
+                                "from marts.dim_user_purchase_summary order by user_id"),
+                warehouse.query("select user_id, p_purchase_short from marts.user_clv "
+                                "order by user_id"),
+                settings_)
+        scores.insert(0, "snapshot_date", snapshot)
+        warehouse.replace("marts.user_churn_scores", scores)
+        warehouse.upsert("marts.churn_model_runs", _churn_run_row(snapshot, run, context.run_id),
+                         keys=("snapshot_date", "method"), columns=CHURN_RUNS_COLUMNS)
         metadata = {k: v for k, v in run.as_row().items() if v is not None}
         metadata = {k: (str(v) if not isinstance(v, int | float) else v)
                     for k, v in metadata.items()}
         metadata.update({f"fit_{k}": v for k, v in run.details.items()})
-        context.log.info("churn (%s): %s", run.method, metadata)
+        context.log.info("churn (%s, scored with %s): %s", run.method, run.scored_with, metadata)
         yield MaterializeResult(asset_key=CHURN_KEY, metadata={"rows": len(scores), **metadata})
         yield MaterializeResult(asset_key=RUNS_KEY, metadata=metadata)
+        yield _fit_check([{"name": f"churn_{run.method}", "status": run.status,
+                           "reason": run.message}])
 
-    @scores_asset(
+    @asset(
         key=WINBACK_KEY,
         deps=[CHURN_KEY, CLV_KEY, RFM_KEY],
+        group_name="scores", kinds={"python", "duckdb"}, pool=WAREHOUSE_POOL,
         description="Churned and high-risk users ranked by value x probability of return, "
         "with their RFM segment and its recommended action.",
     )
     def user_winback(context: AssetExecutionContext, warehouse: WarehouseResource):
-        with warehouse.connect() as con:
-            candidates = con.execute(WINBACK_SQL).df()
-            ranked = churn.winback_list(candidates, cfg.churn.winback_min_probability)
-            replace_table(con, "marts.user_winback", ranked)
+        candidates = warehouse.query(WINBACK_SQL)
+        ranked = churn.winback_list(candidates, cfg.churn.winback_min_probability)
+        warehouse.replace("marts.user_winback", ranked)
         context.log.info("win-back list: %d users", len(ranked))
         return MaterializeResult(metadata={
             "rows": len(ranked),
@@ -162,6 +210,22 @@ def build_value_assets(settings: Settings):
         })
 
     return [user_rfm, user_clv, churn_scores, user_winback]
+
+
+def _value_runs(snapshot, runs: list[ModelRun], run_id: str) -> pd.DataFrame:
+    now = pd.Timestamp.now(tz="UTC")
+    return pd.DataFrame([{
+        "snapshot_date": snapshot, "model": r.model, "status": r.status, "method": r.method,
+        "reason": r.reason, "customers": r.customers, "log_likelihood": r.log_likelihood,
+        "params": json.dumps(r.params, sort_keys=True), "run_id": run_id, "recorded_at": now,
+    } for r in runs])
+
+
+def _churn_run_row(snapshot, run: churn.ChurnRun, run_id: str) -> pd.DataFrame:
+    row = run.as_row()
+    row.update(snapshot_date=snapshot, details=json.dumps(run.details, sort_keys=True),
+               run_id=run_id, recorded_at=pd.Timestamp.now(tz="UTC"))
+    return pd.DataFrame([{c: row.get(c) for c in CHURN_RUNS_COLUMNS}])
 
 
 RFM_COLUMNS = {
@@ -188,96 +252,6 @@ def _attach_actions(scored: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame
             example = out.loc[missing, f"{scheme}_segment"].iloc[0]
             raise ValueError(f"seed rfm_segment_actions has no {scheme} row for {example!r}")
     return out
-
-
-CLV_SCORES = (
-    "p_alive", "expected_average_value", "expected_purchases_short", "p_purchase_short",
-    "clv_short", "expected_purchases_long", "p_purchase_long", "clv_long",
-    "short_horizon_days", "long_horizon_days",
-)
-
-
-def _score_clv(summary: pd.DataFrame, horizons: tuple[int, int], min_repeat_buyers: int):
-    """Fit and score; with too few repeat buyers to identify the models, publish no scores
-    and say so (a young product is not an error). A fit that fails on enough data raises."""
-    short, long = horizons
-    base = summary.set_index("user_id")
-    repeaters = int((base["frequency"] > 0).sum())
-    if repeaters < min_repeat_buyers:
-        empty = summary.iloc[0:0].copy()
-        for col in CLV_SCORES:
-            empty[col] = pd.Series(dtype="float64")
-        status = f"skipped: {repeaters} repeat buyers, the fit needs {min_repeat_buyers}"
-        log.warning("user_clv %s", status)
-        return empty, {"status": status, "buyers": len(summary)}
-    bg, bg_diag = btyd.fit_bgnbd(base)
-    gg, gg_diag = btyd.fit_gamma_gamma(base)
-    scores = btyd.score_customers(bg, gg, base, {"short": short, "long": long})
-    out = base.join(scores).reset_index()
-    out["short_horizon_days"] = short
-    out["long_horizon_days"] = long
-    metadata = {"status": "fitted", **bg_diag.as_metadata(), **gg_diag.as_metadata()}
-    return out, metadata
-
-
-def _supervised(con, cfg):
-    features = con.execute(
-        "select * from intermediate.int_churn_features order by feature_date, user_id"
-    ).df()
-    run, scored = churn.supervised_churn(
-        features, cfg.churn.horizon_days, cfg.churn.min_training_rows, cfg.lifecycle.churn_days)
-    scores = scored[["user_id", "recency_days", "tier", "channel", "churn_probability"]].copy()
-    scores["method"] = "supervised"
-    scores["risk_band"] = churn.risk_band(
-        scores["churn_probability"], scores["recency_days"], cfg.lifecycle.churn_days,
-        cfg.churn.medium_risk_min, cfg.churn.high_risk_min)
-    return run, scores.reset_index(drop=True)
-
-
-def _probabilistic(con, cfg):
-    calibration = con.execute(
-        'select user_id, frequency, recency, "T", holdout_purchase_days '
-        "from intermediate.int_btyd_holdout order by user_id"
-    ).df()
-    run = churn.btyd_holdout_evaluation(calibration, cfg.churn.evaluation_holdout_days)
-    if run.status == "ok":
-        # calibration ends on test_day; the holdout is the days after it
-        run.test_day = run.train_last_day = con.execute(
-            "select max(calibration_end) from intermediate.int_btyd_holdout").fetchone()[0]
-    clv = con.execute(
-        'select user_id, "T" - recency as recency_days, p_purchase_short '
-        "from marts.user_clv order by user_id"
-    ).df()
-    scores = pd.DataFrame({
-        "user_id": clv["user_id"],
-        "recency_days": clv["recency_days"].astype("int64"),
-        "tier": pd.Series([None] * len(clv), dtype="object"),
-        "channel": pd.Series([None] * len(clv), dtype="object"),
-        "churn_probability": 1.0 - clv["p_purchase_short"].astype(float),
-        "method": "bgnbd",
-    })
-    scores["risk_band"] = churn.risk_band(
-        scores["churn_probability"], scores["recency_days"], cfg.lifecycle.churn_days,
-        cfg.churn.medium_risk_min, cfg.churn.high_risk_min)
-    return run, scores
-
-
-def _record_run(con, snapshot, run: churn.ChurnRun, run_id: str) -> None:
-    """Keep one row per snapshot day and method: a rerun replaces its own row."""
-    row = run.as_row()
-    con.execute("begin transaction")
-    con.execute(RUNS_DDL)
-    con.execute("delete from marts.churn_model_runs where snapshot_date = ? and method = ?",
-                [snapshot, run.method])
-    con.execute(
-        "insert into marts.churn_model_runs values "
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-        [snapshot, row["method"], row["status"], row["message"], row["test_day"],
-         row["train_first_day"], row["train_last_day"], row["train_rows"], row["test_rows"],
-         row["test_churn_rate"], row["model_auc"], row["baseline_auc"],
-         json.dumps(run.details, sort_keys=True), run_id],
-    )
-    con.execute("commit")
 
 
 # Win-back candidates: scored users with value (CLV over the long horizon for buyers the
