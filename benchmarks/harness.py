@@ -1,0 +1,298 @@
+"""Measure the pipeline at a size: generate, run, and compare with a bare DuckDB floor.
+
+Each figure comes from a fresh process (`python -m orchestration.cli run`), timed from
+process start to exit, with its peak RSS from the kernel (wait4). Speeds are reported as
+ratios to the floor measured in the same harness run, because this machine is shared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from sample_data.generator import GeneratorParams, stream_landing, users_for_events
+
+log = logging.getLogger("benchmarks")
+PROJECT = Path(__file__).resolve().parent.parent
+START = dt.date(2025, 1, 1)
+
+FLOOR_SQL = """
+select user_id, cast(event_time as date) as day, count(*) as events,
+       count(distinct session_id) as sessions, min(event_time) as first_time,
+       max(event_time) as last_time
+from read_parquet(?) group by all
+"""
+
+
+@dataclass
+class Measured:
+    wall_s: float
+    peak_rss_mb: float
+    returncode: int
+    output_tail: str = ""
+
+
+@dataclass
+class SizeResult:
+    label: str
+    events_target: int
+    days: int
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_size(text: str) -> int:
+    """1M, 10M, 500k, 1000000."""
+    t = text.strip().lower().replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000, "g": 1_000_000_000}.get(t[-1:], 1)
+    return int(float(t[:-1] if scale > 1 else t) * scale)
+
+
+def machine() -> dict[str, Any]:
+    mem = 0
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) // 1024
+    return {"cores": os.cpu_count(), "memory_mb": mem, "python": platform.python_version(),
+            "duckdb": duckdb.__version__, "host": platform.node()}
+
+
+def run_process(args: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run to exit; wall time and the child's own peak RSS (wait4, not the harness's)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, **(env or {})}, cwd=PROJECT, text=True)
+    out_lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:  # drained as it comes, so a chatty run never blocks on a pipe
+        out_lines.append(line)
+        del out_lines[:-40]
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Measured(time.perf_counter() - t0, usage.ru_maxrss / 1024, proc.returncode,
+                    "".join(out_lines))
+
+
+def userops(config: Path, *extra: str) -> Measured:
+    m = run_process([sys.executable, "-m", "orchestration.cli", "run", "--config", str(config),
+                     "-q", *extra])
+    if m.returncode != 0:
+        raise RuntimeError(f"userops run {' '.join(extra)} failed:\n{m.output_tail}")
+    return m
+
+
+def write_config(folder: Path, landing: Path, start: dt.date, **extra: Any) -> Path:
+    cfg = {
+        "start_date": start.isoformat(),
+        "paths": {"landing": str(landing), "warehouse": str(folder / "warehouse.duckdb"),
+                  "dagster_home": str(folder / "dagster_home"),
+                  "serving": str(folder / "serving")},
+        "schedule": {"enabled": False},
+        **extra,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "userops.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def floor_seconds(events_glob: str, repeat: int = 2) -> tuple[float, int]:
+    """The bare aggregation of events to user-days, best of `repeat` (warm file cache, as
+    the full run that follows it sees)."""
+    best, rows = float("inf"), 0
+    for _ in range(repeat):
+        con = duckdb.connect()
+        t0 = time.perf_counter()
+        rows = con.execute(f"select count(*) from ({FLOOR_SQL})", [events_glob]).fetchone()[0]
+        best = min(best, time.perf_counter() - t0)
+        con.close()
+    return best, rows
+
+
+def link_days(source: Path, target: Path, days: range) -> int:
+    """Hard-link the files of these day numbers (one file per entity and day) into a
+    landing; returns the events in them."""
+    events = 0
+    for entity_dir in source.iterdir():
+        if entity_dir.name.startswith("_"):
+            continue
+        (target / entity_dir.name).mkdir(parents=True, exist_ok=True)
+        for d in days:
+            stamp = (START + dt.timedelta(days=d)).strftime("%Y%m%d")
+            for f in entity_dir.glob(f"*_{stamp}.*"):
+                dest = target / entity_dir.name / f.name
+                if not dest.exists():
+                    os.link(f, dest)
+                if entity_dir.name == "events":
+                    events += duckdb.execute("select count(*) from read_parquet(?)",
+                                             [str(f)]).fetchone()[0]
+    return events
+
+
+def stage_times(dagster_home: Path) -> dict[str, Any]:
+    """Per step (Dagster's step stats) and per dbt model (run_results.json of each dbt
+    invocation) of the latest run in this instance."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        run = instance.get_runs(limit=1)[0]
+        steps = {s.step_key: round(s.end_time - s.start_time, 2)
+                 for s in instance.get_run_step_stats(run.run_id)
+                 if s.end_time and s.start_time}
+        stats = instance.get_run_stats(run.run_id)
+        run_s = round((stats.end_time or 0) - (stats.start_time or 0), 2)
+    models: dict[str, float] = {}
+    for results in (dagster_home / "dbt_runs" / run.run_id).glob("*/run_results.json"):
+        for r in json.loads(results.read_text())["results"]:
+            if r["unique_id"].startswith("model."):
+                models[r["unique_id"].split(".")[-1]] = round(r["execution_time"], 2)
+    top = dict(sorted(models.items(), key=lambda kv: -kv[1]))
+    return {"run_s": run_s, "steps": steps, "dbt_models": top,
+            "dbt_models_total_s": round(sum(models.values()), 2)}
+
+
+def largest_tables(warehouse: Path, n: int = 8) -> dict[str, int]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        names = con.execute(
+            "select schema_name || '.' || table_name from duckdb_tables() "
+            "where schema_name not in ('_userops') order by estimated_size desc limit ?",
+            [n]).fetchall()
+        return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for (t,) in names}
+    finally:
+        con.close()
+
+
+def du_mb(path: Path) -> float:
+    if path.is_file():
+        return round(path.stat().st_size / 2**20, 1)
+    return round(sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20, 1)
+
+
+def bench_size(events: int, days: int, out: Path, seed: int, histories: list[int],
+               incremental: bool = True) -> SizeResult:
+    label = f"{events / 1e6:g}M" if events >= 1_000_000 else f"{events / 1e3:g}k"
+    res = SizeResult(label, events, days)
+    root = out / label
+    shutil.rmtree(root, ignore_errors=True)
+    gen = root / "generated"
+    t0 = time.perf_counter()
+    users = users_for_events(events, days + 1, seed)
+    counts = stream_landing(GeneratorParams(users=users, days=days + 1, seed=seed, start=START),
+                            gen)
+    res.figures["generate"] = {"users": users, "days_generated": days + 1, **counts,
+                               "seconds": round(time.perf_counter() - t0, 1)}
+    log.info("%s: generated %s in %.0f s", label, counts, time.perf_counter() - t0)
+
+    for h in sorted(set(histories) | {days}):
+        key = "full" if h == days else f"full_{h}d"
+        run_root = root / f"run_{h}d"
+        landing = run_root / "landing"
+        landed = link_days(gen, landing, range(h))
+        floor, user_days = floor_seconds(str(landing / "events" / "*.parquet"))
+        cfg = write_config(run_root, landing, START)
+        full = userops(cfg, "--start", START.isoformat(),
+                       "--end", (START + dt.timedelta(days=h - 1)).isoformat())
+        fig: dict[str, Any] = {
+            "history_days": h, "events": landed, "user_days": user_days,
+            "floor_s": round(floor, 3), "wall_s": round(full.wall_s, 1),
+            "peak_rss_mb": round(full.peak_rss_mb), "ratio_to_floor": round(full.wall_s / floor, 1),
+            "stages": stage_times(run_root / "dagster_home"),
+            "warehouse_mb": du_mb(run_root / "warehouse.duckdb"),
+            "serving_mb": du_mb(run_root / "serving"), "landing_mb": du_mb(landing),
+            "largest_tables": largest_tables(run_root / "warehouse.duckdb"),
+        }
+        log.info("%s %s: %.1f s, %.0f MB, %.0fx floor (%.2f s)", label, key, full.wall_s,
+                 full.peak_rss_mb, full.wall_s / floor, floor)
+        if incremental:
+            day = START + dt.timedelta(days=h)
+            new_events = link_days(gen, landing, range(h, h + 1))
+            inc = userops(cfg, "--start", day.isoformat(), "--end", day.isoformat())
+            fig["next_day"] = {
+                "day": day.isoformat(), "events": new_events, "wall_s": round(inc.wall_s, 1),
+                "peak_rss_mb": round(inc.peak_rss_mb),
+                "ratio_to_full": round(inc.wall_s / full.wall_s, 3),
+                "stages": stage_times(run_root / "dagster_home"),
+            }
+            log.info("%s next day after %d days: %.1f s (%.3f of the full run)", label, h,
+                     inc.wall_s, inc.wall_s / full.wall_s)
+        res.figures[key] = fig
+    return res
+
+
+def bench_tiny(out: Path) -> dict[str, Any]:
+    """The fixed cost: a one-day run on a tiny landing, process start to exit."""
+    root = out / "tiny"
+    shutil.rmtree(root, ignore_errors=True)
+    gen = root / "generated"
+    stream_landing(GeneratorParams(users=50, days=1, seed=1, start=START), gen)
+    cfg = write_config(root, gen, START)
+    first = userops(cfg, "--start", START.isoformat(), "--end", START.isoformat())
+    again = userops(cfg, "--start", START.isoformat(), "--end", START.isoformat())
+    return {"first_run_s": round(first.wall_s, 1), "rerun_s": round(again.wall_s, 1),
+            "peak_rss_mb": round(again.peak_rss_mb),
+            "stages": stage_times(root / "dagster_home")}
+
+
+def bench_cdnow(out: Path) -> dict[str, Any]:
+    """The 546-day backfill of the real CDNOW transactions (orders only)."""
+    from sample_data.cdnow import DEFAULT_CDNOW_DIR, write_cdnow_landing
+
+    root = out / "cdnow"
+    shutil.rmtree(root, ignore_errors=True)
+    orders = write_cdnow_landing(root / "landing", DEFAULT_CDNOW_DIR, sample=False)
+    example = yaml.safe_load((PROJECT / "examples" / "cdnow.yaml").read_text())
+    example.pop("paths", None)
+    cfg = write_config(root, root / "landing", dt.date.fromisoformat(
+        str(example.pop("start_date", "1997-01-01"))), **example)
+    m = userops(cfg)
+    return {"orders": orders, "wall_s": round(m.wall_s, 1), "peak_rss_mb": round(m.peak_rss_mb),
+            "stages": stage_times(root / "dagster_home")}
+
+
+def write_results(results: dict[str, Any], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    sizes = "-".join(results.get("sizes", {})) or "fixed"
+    path = folder / f"{stamp}-{sizes}.json"
+    path.write_text(json.dumps(results, indent=2, default=str))
+    return path
+
+
+def summary_lines(results: dict[str, Any]) -> list[str]:
+    lines = [f"machine: {results['machine']['cores']} cores, "
+             f"{results['machine']['memory_mb'] / 1024:.0f} GB"]
+    for label, r in results.get("sizes", {}).items():
+        for key, f in r.items():
+            if not key.startswith("full"):
+                continue
+            lines.append(
+                f"{label} events, {f['history_days']} days ({f['events']:,} events): full run "
+                f"{f['wall_s']} s, peak {f['peak_rss_mb']} MB, floor {f['floor_s']} s -> "
+                f"{f['ratio_to_floor']}x floor; dbt SQL {f['stages']['dbt_models_total_s']} s")
+            if "next_day" in f:
+                n = f["next_day"]
+                lines.append(f"  next day ({n['events']:,} events): {n['wall_s']} s = "
+                             f"{n['ratio_to_full']} of the full run")
+    if "tiny" in results:
+        t = results["tiny"]
+        lines.append(f"tiny landing, one day: {t['first_run_s']} s first run, "
+                     f"{t['rerun_s']} s rerun (process start to exit)")
+    if "cdnow" in results:
+        c = results["cdnow"]
+        lines.append(f"CDNOW 546-day backfill ({c['orders']:,} orders): {c['wall_s']} s, "
+                     f"peak {c['peak_rss_mb']} MB")
+    return lines
