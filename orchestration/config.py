@@ -1,6 +1,6 @@
 """The one configuration object: userops.yaml, validated once into typed settings.
 
-Everything downstream (dbt vars, Python models, Dagster partitions) receives
+Everything downstream (dbt vars, Python models, the Dagster schedule) receives
 values from this object; nothing else reads the YAML file.
 """
 
@@ -274,7 +274,7 @@ class UseropsConfig(_Strict):
         return self
 
     def dbt_vars(self) -> dict[str, Any]:
-        """Constant dbt vars. They do not change between partition runs, so dbt can
+        """Constant dbt vars. They do not change between runs, so dbt can
         partially parse; the run window travels through a table instead."""
         a, e = self.activity, self.engagement
         return {

@@ -24,16 +24,6 @@ def build_args(dbt_vars: dict[str, Any], full_refresh: bool = False) -> list[str
     return args
 
 
-def window_from_time_window(start: dt.datetime, end: dt.datetime) -> tuple[dt.date, dt.date]:
-    """Dagster time windows are [start, end) in the partitions' time zone; the
-    run window is the inclusive range of reporting days."""
-    first = start.date()
-    last = (end - dt.timedelta(days=1)).date()
-    if last < first:
-        raise ValueError(f"empty time window {start} .. {end}")
-    return first, last
-
-
 def write_run_window(
     con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, full_refresh: bool = False
 ) -> dt.date:

@@ -13,14 +13,11 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from data_quality.landing import landing_time_range
-from orchestration.definitions import DAILY_JOB, build_definitions
+from orchestration.definitions import DAILY_JOB, LANDING_OP, build_definitions
 from orchestration.settings import Settings
+from orchestration.window import MODELS_OP, window_run_config, window_tags
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +53,21 @@ INSTANCE_YAML = {
 }
 
 
+def instance_yaml(home: Path) -> dict:
+    # the stock layout (history/runs under the home), with engines kept open
+    events = {"module": "orchestration.instance_storage",
+              "class": "CachedEngineSqliteEventLogStorage",
+              "config": {"base_dir": str(home / "history" / "runs")}}
+    return {**INSTANCE_YAML, "event_log_storage": events}
+
+
 def instance_for(settings: Settings) -> DagsterInstance:
     """A persistent instance under dagster_home, so `dagster dev` shows CLI runs."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     cfg = home / "dagster.yaml"
     if not cfg.exists():
-        cfg.write_text(yaml.safe_dump(INSTANCE_YAML))
+        cfg.write_text(yaml.safe_dump(instance_yaml(home)))
     return DagsterInstance.from_config(str(home))
 
 
@@ -100,14 +105,14 @@ def recover_crashed_runs(instance: DagsterInstance) -> list[str]:
 
 
 def default_range(settings: Settings, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """Every complete day present in the landing, within the partitions."""
+    """Every complete day present in the landing, from start_date on."""
     found = landing_time_range(settings.landing)
     if found is None:
         raise RunError(f"{settings.landing}: no parseable event or order times; nothing to run")
     tz = settings.config.timezone
     first, last = (t.tz_convert(tz).date() for t in found)
     today = today or dt.datetime.now(ZoneInfo(tz)).date()
-    last = min(last, today - dt.timedelta(days=1))  # today's partition is not complete yet
+    last = min(last, today - dt.timedelta(days=1))  # today is not complete yet
     if first < settings.config.start_date:
         log.warning(
             "landing starts %s, before start_date %s: starting at start_date",
@@ -126,7 +131,12 @@ def run_pipeline(
     end: dt.date | None = None,
     full_refresh: bool = False,
     log_level: str = "INFO",
+    models_only: bool = False,
 ) -> RunOutcome:
+    """Run the daily job over [start, end] (default: every complete day in the landing).
+    `models_only` runs the landing and the dbt models with their tests, and leaves out
+    the scoring, the Great Expectations suites of the marts and the publish: what a
+    check of the dbt tables alone needs (tests of incremental = backfill = full refresh)."""
     if start is None or end is None:
         d_start, d_end = default_range(settings)
         start, end = start or d_start, end or d_end
@@ -139,25 +149,25 @@ def run_pipeline(
         raise RunError(f"--end {end} is before --start {start}")
     defs = build_definitions(settings)
     job = defs.resolve_job_def(DAILY_JOB)
+    selection = None
+    if models_only:
+        selection = [key for a in defs.assets if getattr(a, "op", None) is not None
+                     and a.op.name in (LANDING_OP, MODELS_OP) for key in a.keys]
     log.info("running %s over %s .. %s (%d days)", DAILY_JOB, start, end, (end - start).days + 1)
-    run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
-    if full_refresh:
-        run_config["ops"] = {
-            name: {"config": {"full_refresh": True}}
-            for name in ("dbt_daily_models", "dbt_models", "dbt_scored_models")
-        }
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}},
+                  **window_run_config(start, end, full_refresh)}
     with instance_for(settings) as instance:
         recover_crashed_runs(instance)
         result = job.execute_in_process(
             instance=instance,
             run_config=run_config,
             tags={
-                ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
+                **window_tags(start, end),
                 PID_TAG: str(os.getpid()),
                 HOST_TAG: socket.gethostname(),
             },
             raise_on_error=False,
+            asset_selection=selection,
         )
     if not result.success:
         raise RunError(_failure_message(result))

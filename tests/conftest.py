@@ -47,8 +47,11 @@ def run(
     start: dt.date | None = None,
     end: dt.date | None = None,
     full_refresh: bool = False,
+    models_only: bool = False,
 ) -> None:
-    run_pipeline(settings, start, end, full_refresh, log_level="WARNING")
+    """A whole run, or with `models_only` the landing and the dbt models alone."""
+    run_pipeline(settings, start, end, full_refresh, log_level="WARNING",
+                 models_only=models_only)
 
 
 def read_table(warehouse: Path, table: str, order_by: str, where: str = "true") -> pd.DataFrame:
@@ -64,6 +67,17 @@ def overall(warehouse: Path) -> pd.DataFrame:
     return read_table(
         warehouse, "marts.fct_active_users_daily", "activity_date", "breakdown = 'all'"
     )
+
+
+def pytest_configure(config):
+    """Build the dbt manifest once, before any worker starts (pytest-xdist runs modules in
+    parallel processes; two of them must not write dbt's target folder at once)."""
+    if hasattr(config, "workerinput"):  # a worker: the controller has done it
+        return
+    from orchestration.dbt_project import manifest_is_stale, prepare_manifest
+
+    if manifest_is_stale():
+        prepare_manifest(Settings.build(None))
 
 
 @pytest.fixture(scope="session", autouse=True)

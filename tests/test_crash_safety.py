@@ -70,7 +70,7 @@ def reference(small_run):
 
 
 @pytest.mark.parametrize("step, delay", [
-    ("dbt_daily_models", 3.0),  # models and tests of the daily group are being built
+    ("dbt_models", 3.0),  # models and tests are being built
     ("churn_scores", 0.3),  # the model is being fitted, or its tables written
 ])
 def test_kill_then_rerun_equals_an_uninterrupted_run(tmp_path, small_landing, reference,

@@ -4,12 +4,16 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
+from dagster import build_schedule_context
 
-from orchestration.dbt_helpers import (
-    build_args,
-    vars_arg,
-    window_from_time_window,
-    write_run_window,
+from orchestration.config import parse_config
+from orchestration.dbt_helpers import build_args, vars_arg, write_run_window
+from orchestration.window import (
+    DailyRunConfig,
+    build_daily_schedule,
+    resolve_window,
+    window_run_config,
+    yesterday,
 )
 
 
@@ -25,17 +29,49 @@ def test_build_args():
     assert build_args({}, full_refresh=True)[-1] == "--full-refresh"
 
 
-def test_window_is_inclusive_days_in_partition_zone():
-    tz = ZoneInfo("Asia/Shanghai")
-    start = dt.datetime(2025, 1, 1, tzinfo=tz)
-    end = dt.datetime(2025, 1, 4, tzinfo=tz)
-    assert window_from_time_window(start, end) == (dt.date(2025, 1, 1), dt.date(2025, 1, 3))
+def test_yesterday_is_the_last_complete_day_in_the_reporting_zone():
+    now = dt.datetime(2025, 1, 4, 17, 0, tzinfo=dt.UTC)  # 01:00 on the 5th in Shanghai
+    assert yesterday("UTC", now) == dt.date(2025, 1, 3)
+    assert yesterday("Asia/Shanghai", now) == dt.date(2025, 1, 4)
+
+
+def test_window_is_inclusive_and_one_given_day_is_a_one_day_window():
+    assert resolve_window(DailyRunConfig(start="2025-01-01", end="2025-01-03"), "UTC") == (
+        dt.date(2025, 1, 1), dt.date(2025, 1, 3))
+    assert resolve_window(DailyRunConfig(end="2025-01-03"), "UTC") == (
+        dt.date(2025, 1, 3), dt.date(2025, 1, 3))
+    day = yesterday("UTC")
+    assert resolve_window(DailyRunConfig(), "UTC") == (day, day)
 
 
 def test_empty_window_is_an_error():
-    t = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    with pytest.raises(ValueError):
-        window_from_time_window(t, t)
+    with pytest.raises(ValueError, match="before it starts"):
+        resolve_window(DailyRunConfig(start="2025-01-02", end="2025-01-01"), "UTC")
+
+
+def test_full_refresh_reaches_every_dbt_step():
+    ops = window_run_config(dt.date(2025, 1, 1), dt.date(2025, 1, 2), full_refresh=True)["ops"]
+    assert ops["dbt_models"]["config"] == {
+        "start": "2025-01-01", "end": "2025-01-02", "full_refresh": True}
+    assert ops["dbt_scored_models"]["config"] == {"full_refresh": True}
+    assert set(window_run_config(dt.date(2025, 1, 1), dt.date(2025, 1, 1))["ops"]) == {
+        "dbt_models"}
+
+
+def test_schedule_runs_the_day_before_once_per_day():
+    from dagster import define_asset_job
+
+    config = parse_config({"timezone": "Asia/Shanghai",
+                           "schedule": {"minutes_after_midnight": 90}})
+    schedule = build_daily_schedule(define_asset_job("daily_pipeline"), config)
+    assert schedule.cron_schedule == "30 1 * * *"
+    assert schedule.execution_timezone == "Asia/Shanghai"
+    tick = dt.datetime(2025, 3, 10, 1, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    request = schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=tick)
+                                     ).run_requests[0]
+    assert request.run_key == "2025-03-09"
+    assert request.run_config["ops"]["dbt_models"]["config"]["start"] == "2025-03-09"
+    assert request.tags["userops/window_end"] == "2025-03-09"
 
 
 def test_write_run_window_tracks_built_through():

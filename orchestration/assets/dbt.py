@@ -1,9 +1,10 @@
-"""dbt models as Dagster assets: daily-partitioned models and the rest, apart."""
+"""dbt models as Dagster assets: every model, then the ones that read the Python scores."""
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy, Config
+from dagster import AssetExecutionContext, AssetKey, AssetSpec
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -11,13 +12,19 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.dbt_helpers import build_args, window_from_time_window, write_run_window
-from orchestration.dbt_project import TARGET_DIR
+from orchestration.dbt_helpers import build_args, write_run_window
+from orchestration.dbt_project import keep_parse_state
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import Settings
+from orchestration.window import (
+    MODELS_OP,
+    SCORED_OP,
+    DailyRunConfig,
+    DbtRunConfig,
+    resolve_window,
+)
 
-DAILY_SELECT = "tag:daily"
-# models that read the Python scores (dim_users): a third step, after the scoring assets
+# models that read the Python scores (dim_users): a second step, after the scoring assets
 SCORED_SELECT = "tag:scored"
 
 
@@ -38,59 +45,55 @@ class UseropsTranslator(DagsterDbtTranslator):
 TRANSLATOR = UseropsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-class DbtRunConfig(Config):
-    full_refresh: bool = False
+def dbt_target_path(settings: Settings, context: AssetExecutionContext) -> Path:
+    """Each invocation's own target folder, kept with the run (run_results.json, logs):
+    runs of other warehouses, in parallel tests too, never share one."""
+    return settings.dagster_home / "dbt_runs" / context.run.run_id / context.op_def.name
 
 
-def build_dbt_assets(settings: Settings, manifest, partitions_def):
+def build_dbt_assets(settings: Settings, manifest):
     dbt_vars = settings.config.dbt_vars()
+    timezone = settings.config.timezone
+
+    def invoke(context, dbt: DbtCliResource, full_refresh: bool):
+        target = dbt_target_path(settings, context)
+        yield from dbt.cli(build_args(dbt_vars, full_refresh), context=context,
+                           target_path=target).stream()
+        keep_parse_state(settings, target)
 
     @dbt_assets(
         manifest=manifest,
-        select=DAILY_SELECT,
-        partitions_def=partitions_def,
-        backfill_policy=BackfillPolicy.single_run(),
+        exclude=SCORED_SELECT,
         dagster_dbt_translator=TRANSLATOR,
         pool=WAREHOUSE_POOL,
-        name="dbt_daily_models",
+        name=MODELS_OP,
     )
-    def dbt_daily_models(
+    def dbt_models(
         context: AssetExecutionContext,
         dbt: DbtCliResource,
         warehouse: WarehouseResource,
-        config: DbtRunConfig,
+        config: DailyRunConfig,
     ):
-        first, last = window_from_time_window(*context.partition_time_window)
+        """Every model but the scored ones, in one dbt invocation (each costs seconds of
+        start-up): the daily models rebuild the run window, the snapshots follow."""
+        first, last = resolve_window(config, timezone)
         context.log.info(
             "building reporting days %s .. %s (full refresh: %s)", first, last, config.full_refresh
         )
         with warehouse.connect() as con:
             write_run_window(con, first, last, config.full_refresh)
-        args = build_args(dbt_vars, config.full_refresh)
-        yield from dbt.cli(args, context=context, target_path=TARGET_DIR).stream()
+        yield from invoke(context, dbt, config.full_refresh)
 
     @dbt_assets(
         manifest=manifest,
         select=SCORED_SELECT,
         dagster_dbt_translator=TRANSLATOR,
         pool=WAREHOUSE_POOL,
-        name="dbt_scored_models",
+        name=SCORED_OP,
     )
     def dbt_scored_models(
         context: AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig
     ):
-        args = build_args(dbt_vars, config.full_refresh)
-        yield from dbt.cli(args, context=context, target_path=TARGET_DIR).stream()
+        yield from invoke(context, dbt, config.full_refresh)
 
-    @dbt_assets(
-        manifest=manifest,
-        exclude=f"{DAILY_SELECT} {SCORED_SELECT}",
-        dagster_dbt_translator=TRANSLATOR,
-        pool=WAREHOUSE_POOL,
-        name="dbt_models",
-    )
-    def dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
-        args = build_args(dbt_vars, config.full_refresh)
-        yield from dbt.cli(args, context=context, target_path=TARGET_DIR).stream()
-
-    return dbt_daily_models, dbt_scored_models, dbt_models
+    return dbt_models, dbt_scored_models

@@ -6,7 +6,6 @@ from dagster import (
     AssetCheckSeverity,
     AssetExecutionContext,
     AssetKey,
-    BackfillPolicy,
     MaterializeResult,
     asset,
     asset_check,
@@ -27,14 +26,12 @@ create or replace table {READOUT_TABLE} (
 )"""
 
 
-def build_engagement_assets(settings: Settings, partitions_def):
+def build_engagement_assets(settings: Settings):
     exp = settings.config.experiments
 
     @asset(
         key=AssetKey(["marts", "fct_experiment_readout"]),
         deps=[AssetKey(["intermediate", "int_experiment_user_engagement"])],
-        partitions_def=partitions_def,
-        backfill_policy=BackfillPolicy.single_run(),
         group_name="marts",
         kinds={"python", "duckdb"},
         pool=WAREHOUSE_POOL,

@@ -19,12 +19,15 @@ from orchestration.settings import Settings
 RAW_KEYS = {name: AssetKey(["raw", name]) for name in [*ENTITIES, "quarantine"]}
 
 
+LANDING_OP = "raw_landing"
+
+
 def build_landing_asset(settings: Settings):
     cfg = settings.config
     known = cfg.activity.known_events
 
     @multi_asset(
-        name="raw_landing",
+        name=LANDING_OP,
         specs=[
             AssetSpec(
                 key,
