@@ -1,0 +1,239 @@
+"""Find landing files and stage one file's rows, untyped, in a DuckDB temp table.
+
+Parquet is read by DuckDB itself (no pandas, no Python per row). CSV and JSON lines are
+parsed in Python, because rows with the wrong shape must be kept apart with their row
+number (malformed_row), and their values handed to DuckDB as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from data_quality.contract import ENTITIES
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = {
+    ".parquet": "parquet",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+STAGED = "_landing_in"  # temp table: _source_file, _source_row (1-based), the file's columns
+FILE = "_source_file"
+ROW = "_source_row"
+
+Malformed = list[tuple[int, str, str]]  # (row number, reason, the raw line)
+
+
+class LandingError(RuntimeError):
+    """Landing cannot proceed; the message names the file, the column and an example."""
+
+
+def fingerprint(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def discover_files(landing: Path) -> dict[str, list[Path]]:
+    """Landing files per entity: <landing>/<entity>/**/*.{parquet,csv,jsonl}.
+    Folders starting with '_' or '.' (such as the generator's _truth) are ignored."""
+    landing = Path(landing)
+    if not landing.is_dir():
+        raise LandingError(f"landing directory not found: {landing}")
+    found: dict[str, list[Path]] = {}
+    for name in ENTITIES:
+        folder = landing / name
+        if folder.is_dir():
+            found[name] = sorted(
+                p
+                for p in folder.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in SUFFIXES
+                and not any(part.startswith((".", "_")) for part in p.relative_to(folder).parts)
+            )
+    unknown = [
+        p.name
+        for p in landing.iterdir()
+        if p.is_dir() and p.name not in ENTITIES and not p.name.startswith(("_", "."))
+    ]
+    if unknown:
+        log.warning("ignoring landing folders that are not in the contract: %s", unknown)
+    if not any(found.values()):
+        raise LandingError(
+            f"{landing}: no landing files found; expected folders {sorted(ENTITIES)} "
+            "holding .parquet, .csv or .jsonl files"
+        )
+    return found
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, Malformed]:
+    """Rows as strings; rows with the wrong number of fields are returned apart."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LandingError(
+            f"{path}: not valid UTF-8 (byte {exc.start}): re-export the file as UTF-8"
+        ) from None
+    # big fields are read, then quarantined as oversized_value with their row number
+    csv.field_size_limit(max(csv.field_size_limit(), 64 << 20))
+    reader = csv.reader(io.StringIO(text))
+    rows, numbers, bad = [], [], []
+    try:
+        header = next(reader, None)
+        if header is None:
+            return pd.DataFrame(), []
+        header = [h.strip() for h in header]
+        for i, row in enumerate(reader, start=1):
+            if not row:
+                continue
+            if len(row) != len(header):
+                bad.append((i, "malformed_row", ",".join(row)))
+            else:
+                rows.append([v if v != "" else None for v in row])
+                numbers.append(i)
+    except csv.Error as exc:
+        raise LandingError(f"{path}: not a readable CSV file (line {reader.line_num}: {exc})") \
+            from None
+    return pd.DataFrame(rows, columns=header, dtype=object, index=pd.Index(numbers)), bad
+
+
+def _text(value) -> str | None:
+    """A JSON value as the text DuckDB validates: objects and arrays as JSON."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)
+
+
+def _read_jsonl(path: Path) -> tuple[pd.DataFrame, Malformed]:
+    records, numbers, bad = [], [], []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise LandingError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    for i, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            rec = None
+        if not isinstance(rec, dict):
+            bad.append((i, "malformed_row", line))
+            continue
+        records.append({k: _text(v) for k, v in rec.items()})
+        numbers.append(i)
+    df = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    df.index = pd.Index(numbers)
+    return df.astype(object), bad
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    path: Path
+    source: str  # the path relative to the landing: the name rows and messages carry
+
+
+def _parquet_signature(con: duckdb.DuckDBPyConnection, f: LandingFile) -> tuple:
+    try:  # the footer only
+        return tuple(con.execute("select name, type from parquet_schema(?) where name <> "
+                                 "'schema' or num_children is null", [str(f.path)]).fetchall())
+    except duckdb.Error as exc:  # truncated, empty or not Parquet at all
+        first = str(exc).splitlines()[0]
+        raise LandingError(f"{f.path}: unreadable Parquet file ({first})") from None
+
+
+def _stage_parquet(con: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> None:
+    con.execute("create or replace temp table _landing_names (path varchar, source varchar)")
+    con.executemany("insert into _landing_names values (?, ?)",
+                    [(str(f.path), f.source) for f in files])
+    try:
+        con.execute(
+            f"create or replace temp table {STAGED} as select n.source as {FILE}, "
+            f"p.file_row_number + 1 as {ROW}, p.* exclude (file_row_number, filename) "
+            "from read_parquet(?, file_row_number = true, filename = true) as p "
+            "join _landing_names as n on n.path = p.filename",
+            [[str(f.path) for f in files]])
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise LandingError(f"{', '.join(f.source for f in files[:3])}: unreadable Parquet "
+                           f"file ({first})") from None
+
+
+def _stage_frames(con: duckdb.DuckDBPyConnection, frames: list[tuple[str, pd.DataFrame]]) -> None:
+    parts = []
+    for source, df in frames:
+        frame = df.astype(object).where(df.notna(), None)
+        frame.insert(0, ROW, df.index.astype("int64"))
+        frame.insert(0, FILE, source)
+        parts.append(frame)
+    frame = pd.concat(parts, ignore_index=True)
+    con.register("_landing_frame", frame)
+    try:
+        columns = [c for c in frame.columns if c not in (FILE, ROW)]
+        casts = "".join(f", cast({quote(c)} as varchar) as {quote(c)}" for c in columns)
+        con.execute(f"create or replace temp table {STAGED} as select "
+                    f"cast({FILE} as varchar) as {FILE}, cast({ROW} as bigint) as {ROW}{casts} "
+                    "from _landing_frame")
+    finally:
+        con.unregister("_landing_frame")
+
+
+@dataclass
+class Batch:
+    """Files of one entity with the same columns, staged together in STAGED."""
+
+    files: list[LandingFile]
+    parquet: bool
+    frames: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    malformed: list[tuple[str, int, str, str]] = field(default_factory=list)  # (file, ...)
+
+    def stage(self, con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+        """Load the rows into STAGED; returns the columns (name -> DuckDB type)."""
+        if self.parquet:
+            _stage_parquet(con, self.files)
+        else:
+            _stage_frames(con, self.frames)
+        return {name: str(kind) for name, kind in con.execute(
+            f"select column_name, column_type from (describe {STAGED})").fetchall()
+            if name not in (FILE, ROW)}
+
+
+def batches(con: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> list[Batch]:
+    """Group one entity's files by format and columns, so that each group is validated by
+    one query (a row's missing column must stay a missing column, not a NULL)."""
+    groups: dict[tuple, Batch] = {}
+    for f in files:
+        fmt = SUFFIXES.get(f.path.suffix.lower())
+        if fmt is None:
+            raise LandingError(f"{f.path}: unsupported file type (use .parquet, .csv or .jsonl)")
+        if fmt == "parquet":
+            key = ("parquet", _parquet_signature(con, f))
+            groups.setdefault(key, Batch([], parquet=True)).files.append(f)
+            continue
+        df, malformed = (_read_csv if fmt == "csv" else _read_jsonl)(f.path)
+        batch = groups.setdefault(("text", tuple(df.columns)), Batch([], parquet=False))
+        batch.files.append(f)
+        batch.frames.append((f.source, df))
+        batch.malformed += [(f.source, *m) for m in malformed]
+    return list(groups.values())
