@@ -41,6 +41,10 @@ class Suite:
     table: str  # schema.table in the warehouse
     expectations: tuple[Expect, ...]
     blocking: bool = True  # a failure means wrong numbers would be published
+    # Which rows a run validates, so that its cost follows the run, not the history:
+    # "all"; "run" = the rows this run landed (raw tables; older rows were validated when
+    # they landed); "window" = the days this run rebuilt (per user-day tables).
+    scope: str = "all"
 
 
 @dataclass
@@ -101,7 +105,8 @@ def _raw_suites() -> list[Suite]:
         exps += [not_null(c.name) for c in entity.columns if c.required]
         exps += [between(c.name, 0, None) for c in entity.columns if c.kind == "amount"]
         exps += [in_set(c.name, list(c.allowed)) for c in entity.columns if c.allowed]
-        suites.append(Suite(f"raw_{entity.name}", f"raw.{entity.name}", tuple(exps)))
+        suites.append(Suite(f"raw_{entity.name}", f"raw.{entity.name}", tuple(exps),
+                            scope="run"))
     return suites
 
 
@@ -126,7 +131,8 @@ def _mart_suites() -> list[Suite]:
             unique("grain", "period_start"), rate("churn_rate"),
             between("active_users", 0, None))),
         Suite("fct_user_engagement_daily", m + "fct_user_engagement_daily", (
-            unique("activity_date", "user_id"), between("engagement_index", 0, None))),
+            unique("activity_date", "user_id"), between("engagement_index", 0, None)),
+            scope="window"),
         Suite("fct_revenue_daily", m + "fct_revenue_daily", (
             unique("activity_date"), rate("first_purchase_conversion"),
             between("paying_users", 0, None), at_least("gmv_gross", "refunds"))),
@@ -169,6 +175,25 @@ CROSS_CHECKS = {
         where c.cohort_grain = 'day' and c.breakdown = 'all' and c.period_number = 0
     """,
 }
+
+
+MAX_ROWS = 1_000_000  # rows of one run that a raw suite validates at most
+
+
+def suite_query(suite: Suite, run_id: str, lookback_days: int) -> tuple[str, list[Any]]:
+    """The SQL (and its parameters) that selects the rows `suite` validates in a run."""
+    if suite.table in CROSS_CHECKS:
+        return CROSS_CHECKS[suite.table], []
+    if suite.scope == "run":
+        # GX validates in pandas: a first landing of 100 M events would not fit in memory,
+        # so a large run is validated on a fixed-seed sample of its rows. Every row passed
+        # the same rules in the landing's own validation (data_quality/landing) already.
+        return (f"select * from (select * from {suite.table} where run_id = ?) "
+                f"using sample reservoir({MAX_ROWS} rows) repeatable (7)", [run_id])
+    if suite.scope == "window":
+        return (f"select * from {suite.table} where activity_date >= (select min(window_start) "
+                "from _userops.run_window) - cast(? as integer)", [lookback_days])
+    return f"select * from {suite.table}", []
 
 
 def _gx():

@@ -16,7 +16,7 @@ from dagster import (
     asset_check,
 )
 
-from data_quality.suites import CROSS_CHECKS, SUITES, Suite, run_suite
+from data_quality.suites import SUITES, Suite, run_suite, suite_query
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
 # The asset a derived suite belongs to.
@@ -27,23 +27,17 @@ def _asset_key(suite: Suite) -> AssetKey:
     return CROSS_CHECK_ASSETS.get(suite.table) or AssetKey(suite.table.split("."))
 
 
-def _frame(con: duckdb.DuckDBPyConnection, table: str):
-    if table in CROSS_CHECKS:
-        return con.execute(CROSS_CHECKS[table]).df()
-    return con.execute(f"select * from {table}").df()
-
-
-def build_quality_checks(asset_keys: set[AssetKey]):
+def build_quality_checks(asset_keys: set[AssetKey], lookback_days: int):
     checks = []
     for suite in SUITES.values():
         key = _asset_key(suite)
         if key not in asset_keys:
             continue
-        checks.append(_check(suite, key))
+        checks.append(_check(suite, key, lookback_days))
     return checks
 
 
-def _check(suite: Suite, key: AssetKey):
+def _check(suite: Suite, key: AssetKey, lookback_days: int):
     severity = AssetCheckSeverity.ERROR if suite.blocking else AssetCheckSeverity.WARN
 
     @asset_check(
@@ -58,8 +52,9 @@ def _check(suite: Suite, key: AssetKey):
         context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> AssetCheckResult:
         try:
+            sql, params = suite_query(suite, context.run.run_id, lookback_days)
             with warehouse.connect(read_only=True) as con:
-                frame = _frame(con, suite.table)
+                frame = con.execute(sql, params).df()
         except duckdb.CatalogException as exc:
             return AssetCheckResult(passed=False, severity=severity,
                                     metadata={"error": str(exc).splitlines()[0]})
