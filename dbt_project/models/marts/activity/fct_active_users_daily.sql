@@ -18,10 +18,6 @@ with bounds as (
         {{ window_end() }} as upper_date
 ),
 
-days as (
-    {{ day_spine('(select lower_date from bounds)', '(select upper_date from bounds)') }}
-),
-
 {#- 30 days back covers both the 28-day MAU and month-to-date on day 31. -#}
 user_days as (
     select user_id, activity_date, is_active, is_bounced_only
@@ -47,38 +43,133 @@ activity as (
         and (select upper_date from bounds)
 ),
 
+{#- Rolling distinct users without a join over the 30 days: each active user-day opens
+    an interval of days on which the user counts (for WAU: until 7 days later or the
+    user's next active day, whichever comes first; for the calendar week: from the
+    user's first active day in the week to its end), the intervals of a user never
+    overlap, so a day's count is the running sum of +1 at each interval's start and -1
+    at its end. Linear in user-days, where a join over the window is user-days x 30. -#}
+active as (
+    select distinct breakdown, breakdown_value, user_id, activity_date
+    from activity
+    where is_active
+),
+
+spans as (
+    select
+        breakdown,
+        breakdown_value,
+        activity_date,
+        lead(activity_date) over (
+            partition by breakdown, breakdown_value, user_id order by activity_date
+        ) as next_date,
+        cast({{ dbt.date_trunc('week', 'activity_date') }} as date) as week_start,
+        cast({{ dbt.date_trunc('month', 'activity_date') }} as date) as month_start,
+        row_number() over (
+            partition by breakdown, breakdown_value, user_id,
+                cast({{ dbt.date_trunc('week', 'activity_date') }} as date)
+            order by activity_date
+        ) as nth_in_week,
+        row_number() over (
+            partition by breakdown, breakdown_value, user_id,
+                cast({{ dbt.date_trunc('month', 'activity_date') }} as date)
+            order by activity_date
+        ) as nth_in_month
+    from active
+),
+
+deltas as (
+    select breakdown, breakdown_value, activity_date as day, 1 as dau, 1 as wau, 1 as mau,
+        case when nth_in_week = 1 then 1 else 0 end as cw,
+        case when nth_in_month = 1 then 1 else 0 end as cm
+    from spans
+    union all
+    select breakdown, breakdown_value, {{ add_days('activity_date', 1) }}, -1, 0, 0, 0, 0
+    from spans
+    union all
+    select breakdown, breakdown_value,
+        least({{ add_days('activity_date', 7) }}, coalesce(next_date, {{ add_days('activity_date', 7) }})),
+        0, -1, 0, 0, 0
+    from spans
+    union all
+    select breakdown, breakdown_value,
+        least({{ add_days('activity_date', 28) }}, coalesce(next_date, {{ add_days('activity_date', 28) }})),
+        0, 0, -1, 0, 0
+    from spans
+    union all
+    select breakdown, breakdown_value, {{ add_days('week_start', 7) }}, 0, 0, 0, -1, 0
+    from spans where nth_in_week = 1
+    union all
+    select breakdown, breakdown_value, cast({{ dbt.dateadd('month', 1, 'month_start') }} as date),
+        0, 0, 0, 0, -1
+    from spans where nth_in_month = 1
+),
+
+changes as (
+    select breakdown, breakdown_value, day as activity_date,
+        sum(dau) as dau, sum(wau) as wau, sum(mau) as mau, sum(cw) as cw, sum(cm) as cm
+    from deltas
+    group by breakdown, breakdown_value, day
+),
+
 {#- The overall row exists every day; a breakdown value has a row on a day when
-    it has any user-day in the 28 days ending on that day. -#}
-grid as (
-    select activity_date, 'all' as breakdown, 'all' as breakdown_value
-    from days
+    it has any user-day in the 28 days ending on that day. Days start 30 before the
+    window, so that the running sums see every interval still open in it. -#}
+values_seen as (
+    select 'all' as breakdown, 'all' as breakdown_value
     union
-    select days.activity_date, a.breakdown, a.breakdown_value
-    from days
-    inner join activity as a
-        on a.breakdown <> 'all'
-        and a.activity_date between {{ add_days('days.activity_date', -27) }} and days.activity_date
+    select distinct breakdown, breakdown_value from activity
+),
+
+dense as (
+    {{ day_spine(add_days('(select lower_date from bounds)', -30), '(select upper_date from bounds)') }}
+),
+
+user_day_counts as (
+    select breakdown, breakdown_value, activity_date, count(*) as user_days
+    from activity
+    group by breakdown, breakdown_value, activity_date
+),
+
+running as (
+    select
+        d.activity_date,
+        v.breakdown,
+        v.breakdown_value,
+        sum(coalesce(n.user_days, 0)) over w28 as user_days_28,
+        sum(coalesce(c.dau, 0)) over running_total as dau,
+        sum(coalesce(c.wau, 0)) over running_total as wau,
+        sum(coalesce(c.mau, 0)) over running_total as mau,
+        sum(coalesce(c.cw, 0)) over running_total as cw,
+        sum(coalesce(c.cm, 0)) over running_total as cm
+    from values_seen as v
+    cross join dense as d
+    left join user_day_counts as n
+        on n.breakdown = v.breakdown and n.breakdown_value = v.breakdown_value
+        and n.activity_date = d.activity_date
+    left join changes as c
+        on c.breakdown = v.breakdown and c.breakdown_value = v.breakdown_value
+        and c.activity_date = d.activity_date
+    window
+        running_total as (partition by v.breakdown, v.breakdown_value order by d.activity_date
+            rows between unbounded preceding and current row),
+        w28 as (partition by v.breakdown, v.breakdown_value order by d.activity_date
+            rows between 27 preceding and current row)
 ),
 
 rolling as (
     select
-        g.activity_date,
-        g.breakdown,
-        g.breakdown_value,
-        count(distinct case when a.activity_date = g.activity_date then a.user_id end) as dau,
-        count(distinct case when a.activity_date > {{ add_days('g.activity_date', -7) }} then a.user_id end) as wau,
-        count(distinct case when a.activity_date > {{ add_days('g.activity_date', -28) }} then a.user_id end) as mau,
-        count(distinct case when a.activity_date >= cast({{ dbt.date_trunc('week', 'g.activity_date') }} as date)
-            then a.user_id end) as calendar_week_actives,
-        count(distinct case when a.activity_date >= cast({{ dbt.date_trunc('month', 'g.activity_date') }} as date)
-            then a.user_id end) as calendar_month_actives
-    from grid as g
-    left join activity as a
-        on a.is_active
-        and a.breakdown = g.breakdown
-        and a.breakdown_value = g.breakdown_value
-        and a.activity_date between {{ add_days('g.activity_date', -30) }} and g.activity_date
-    group by g.activity_date, g.breakdown, g.breakdown_value
+        activity_date,
+        breakdown,
+        breakdown_value,
+        cast(dau as bigint) as dau,
+        cast(wau as bigint) as wau,
+        cast(mau as bigint) as mau,
+        cast(cw as bigint) as calendar_week_actives,
+        cast(cm as bigint) as calendar_month_actives
+    from running
+    where activity_date >= (select lower_date from bounds)
+        and (breakdown = 'all' or user_days_28 > 0)
 ),
 
 {#- First active days come from int_user_cohorts (as of the snapshot day, which

@@ -27,50 +27,66 @@ with bounds as (
         {{ window_end() }} as upper_date
 ),
 
-{#- one extra day before the window, for previous_stage -#}
-days as (
-    {{ day_spine(add_days('(select lower_date from bounds)', -1), '(select upper_date from bounds)') }}
-),
-
 {#- First active days come from int_user_cohorts (as of the snapshot day, which
     is never before upper_date; a first day after upper_date matches no row here). -#}
 first_active as (
     select user_id, first_active_date
     from {{ ref('int_user_cohorts') }}
     where first_active_date is not null
+        and first_active_date <= (select upper_date from bounds)
+),
+
+{#- A dense grid, one row per user and day, from the day before the window (for
+    previous_stage) less the longest look back of any rule (2 x the engagement window,
+    churn_days), or from the first active day when that is later: every rule is then a
+    window over the preceding rows, and the cost follows user-days, not user-days x
+    the look back. -#}
+days as (
+    {{ day_spine(add_days('(select lower_date from bounds)', -(2 * w + churn + 1)), '(select upper_date from bounds)') }}
+),
+
+grid as (
+    select f.user_id, f.first_active_date, days.activity_date
+    from first_active as f
+    inner join days on days.activity_date >= f.first_active_date
 ),
 
 user_days as (
     select user_id, activity_date, is_active, engagement_units
     from {{ ref('int_user_days') }}
-    where activity_date between (select {{ add_days('lower_date', -(2 * w + churn)) }} from bounds)
+    where activity_date between (select {{ add_days('lower_date', -(2 * w + churn + 1)) }} from bounds)
         and (select upper_date from bounds)
+),
+
+daily as (
+    select
+        g.activity_date,
+        g.user_id,
+        g.first_active_date,
+        case when ud.is_active then 1 else 0 end as active,
+        coalesce(ud.engagement_units, 0) as units
+    from grid as g
+    left join user_days as ud
+        on ud.user_id = g.user_id and ud.activity_date = g.activity_date
 ),
 
 history as (
     select
-        days.activity_date,
-        f.user_id,
-        f.first_active_date,
-        max(case when ud.is_active and ud.activity_date = days.activity_date then 1 else 0 end) as active_today,
-        max(case when ud.is_active and ud.activity_date > {{ add_days('days.activity_date', -churn) }} then 1 else 0 end)
-            as active_within_churn_days,
-        max(case when ud.is_active and ud.activity_date < days.activity_date
-            and ud.activity_date >= {{ add_days('days.activity_date', -churn) }} then 1 else 0 end)
-            as active_in_churn_days_before,
-        max(case when ud.is_active and ud.activity_date > {{ add_days('days.activity_date', -idle) }} then 1 else 0 end)
-            as active_within_idle_days,
-        coalesce(sum(case when ud.activity_date > {{ add_days('days.activity_date', -w) }}
-            then ud.engagement_units end), 0) as engagement_cur,
-        coalesce(sum(case when ud.activity_date <= {{ add_days('days.activity_date', -w) }}
-            and ud.activity_date > {{ add_days('days.activity_date', -2 * w) }}
-            then ud.engagement_units end), 0) as engagement_prev
-    from days
-    inner join first_active as f on f.first_active_date <= days.activity_date
-    left join user_days as ud
-        on ud.user_id = f.user_id
-        and ud.activity_date between {{ add_days('days.activity_date', -(2 * w + churn)) }} and days.activity_date
-    group by days.activity_date, f.user_id, f.first_active_date
+        activity_date,
+        user_id,
+        first_active_date,
+        active as active_today,
+        max(active) over (partition by user_id order by activity_date
+            rows between {{ churn - 1 }} preceding and current row) as active_within_churn_days,
+        coalesce(max(active) over (partition by user_id order by activity_date
+            rows between {{ churn }} preceding and 1 preceding), 0) as active_in_churn_days_before,
+        max(active) over (partition by user_id order by activity_date
+            rows between {{ idle - 1 }} preceding and current row) as active_within_idle_days,
+        sum(units) over (partition by user_id order by activity_date
+            rows between {{ w - 1 }} preceding and current row) as engagement_cur,
+        coalesce(sum(units) over (partition by user_id order by activity_date
+            rows between {{ 2 * w - 1 }} preceding and {{ w }} preceding), 0) as engagement_prev
+    from daily
 ),
 
 staged as (
