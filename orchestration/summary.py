@@ -28,23 +28,25 @@ def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
         "and table_name = ?", [schema, table]).fetchone()[0])
 
 
+# Run tables that record fallbacks: (table, columns, how a row reads in the summary)
+FALLBACK_SOURCES = (
+    ("value_model_runs", "model, status, method, reason", "{0} {1}, scores use {2}: {3}"),
+    ("churn_model_runs", "method, status, scored_with, message",
+     "churn {0} {1}, scored with {2}: {3}"),
+)
+
+
 def _fallbacks(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Models of the latest snapshot whose published scores come from a fallback."""
     lines = []
-    if _exists(con, "marts", "value_model_runs"):
-        for model, status, method, reason in con.execute(
-            """select model, status, method, reason from marts.value_model_runs
-               where snapshot_date = (select max(snapshot_date) from marts.value_model_runs)
-                 and status <> 'ok' order by model"""
-        ).fetchall():
-            lines.append(f"{model} {status}, scores use {method}: {reason}")
-    if _exists(con, "marts", "churn_model_runs"):
-        for method, status, scored_with, message in con.execute(
-            """select method, status, scored_with, message from marts.churn_model_runs
-               where snapshot_date = (select max(snapshot_date) from marts.churn_model_runs)
-                 and status <> 'ok' order by method"""
-        ).fetchall():
-            lines.append(f"churn {method} {status}, scored with {scored_with}: {message}")
+    for table, columns, line in FALLBACK_SOURCES:
+        if not _exists(con, "marts", table):
+            continue
+        rows = con.execute(
+            f"""select {columns} from marts.{table}
+                where snapshot_date = (select max(snapshot_date) from marts.{table})
+                  and status <> 'ok' order by 1""").fetchall()
+        lines += [line.format(*row) for row in rows]
     return lines
 
 
