@@ -2,10 +2,14 @@
     only orders, from purchase days: activity_source 'events', 'orders', or
     'auto' (orders when no event landed at all). A SQL boolean expression. -#}
 {% macro uses_events() -%}
+    {#- The model depends on the events whatever the setting: the dependency graph (and
+        so Dagster's asset graph and the order dbt builds in) must not change with
+        activity.source. -#}
+    {%- set events = ref('stg_app__events') -%}
     {%- set source = var('activity_source') -%}
     {%- if source == 'events' -%}true
     {%- elif source == 'orders' -%}false
-    {%- else -%}exists (select 1 from {{ ref('stg_app__events') }})
+    {%- else -%}exists (select 1 from {{ events }})
     {%- endif -%}
 {%- endmacro %}
 

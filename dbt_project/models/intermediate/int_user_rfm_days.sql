@@ -10,6 +10,10 @@
 {#- Per user and day: the R, F and M source counts as configured (rfm_*). Paid orders
     by default; an event name scores that event, and M sums a numeric JSON property. -#}
 
+{#- Both sources, whichever the settings read: the dependency graph (Dagster's asset
+    graph and dbt's build order) must not change with the configuration. -#}
+-- depends_on: {{ ref('stg_app__orders') }}, {{ ref('stg_app__events') }}
+
 {%- set r_event = var('rfm_recency_event') %}
 {%- set f_event = var('rfm_frequency_event') %}
 {%- set m_event = var('rfm_monetary_event') %}

@@ -8,6 +8,8 @@
     referred at least one user. is_complete when every member's windows have
     elapsed on the snapshot day. -#}
 
+-- depends_on: {{ ref('stg_app__events') }} (whatever funnel.activation_event says)
+
 {%- set act_days = var('funnel_activation_days') | int %}
 {%- set r_from = var('funnel_retention_from_day') | int %}
 {%- set r_to = var('funnel_retention_to_day') | int %}
