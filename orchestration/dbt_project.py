@@ -42,6 +42,25 @@ def dbt_env(settings: Settings) -> dict[str, str]:
             "DBT_TARGET_PATH": str(parse_state_dir(settings))}
 
 
+KEEP_DBT_RUNS = 20  # runs whose dbt artifacts (run_results.json, logs) are kept
+
+
+def dbt_runs_dir(settings: Settings) -> Path:
+    return settings.dagster_home / "dbt_runs"
+
+
+def prune_dbt_runs(settings: Settings, keep: int = KEEP_DBT_RUNS) -> None:
+    """Each run keeps its invocations' target folders (a manifest of a few MB each): the
+    oldest beyond the last `keep` runs are removed, so a daily schedule does not fill the
+    disk."""
+    root = dbt_runs_dir(settings)
+    if not root.is_dir():
+        return
+    runs = sorted((p for p in root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for old in runs[:-keep] if keep else runs:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def keep_parse_state(settings: Settings, target: Path) -> None:
     """After an invocation: its parse state becomes the warehouse's (atomically)."""
     produced = target / PARSE_STATE

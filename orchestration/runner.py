@@ -15,6 +15,7 @@ import yaml
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from data_quality.landing import landing_time_range
+from orchestration.dbt_project import prune_dbt_runs
 from orchestration.definitions import DAILY_JOB, LANDING_OP, build_definitions
 from orchestration.settings import Settings
 from orchestration.window import MODELS_OP, window_run_config, window_tags
@@ -169,6 +170,7 @@ def run_pipeline(
             raise_on_error=False,
             asset_selection=selection,
         )
+    prune_dbt_runs(settings)
     if not result.success:
         raise RunError(_failure_message(result))
     checks = [

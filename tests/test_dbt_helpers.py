@@ -84,3 +84,19 @@ def test_write_run_window_tracks_built_through():
     ]
     assert write_run_window(con, day(1), day(5), full_refresh=True) == day(5)  # later days gone
     assert write_run_window(con, day(6), day(6)) == day(6)
+
+
+def test_old_dbt_run_folders_are_pruned(tmp_path):
+    import os
+
+    from orchestration.dbt_project import dbt_runs_dir, prune_dbt_runs
+    from orchestration.settings import Settings
+
+    settings = Settings(config=parse_config({}), landing=tmp_path, warehouse=tmp_path / "w",
+                        dagster_home=tmp_path / "home", serving=tmp_path / "s")
+    root = dbt_runs_dir(settings)
+    for i in range(5):
+        (root / f"run{i}" / "dbt_models").mkdir(parents=True)
+        os.utime(root / f"run{i}", (1000 + i, 1000 + i))
+    prune_dbt_runs(settings, keep=2)
+    assert sorted(p.name for p in root.iterdir()) == ["run3", "run4"]

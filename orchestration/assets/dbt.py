@@ -13,7 +13,7 @@ from dagster_dbt import (
 )
 
 from orchestration.dbt_helpers import build_args, write_run_window
-from orchestration.dbt_project import keep_parse_state
+from orchestration.dbt_project import dbt_runs_dir, keep_parse_state
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import Settings
 from orchestration.window import (
@@ -48,7 +48,7 @@ TRANSLATOR = UseropsTranslator(settings=DagsterDbtTranslatorSettings(enable_asse
 def dbt_target_path(settings: Settings, context: AssetExecutionContext) -> Path:
     """Each invocation's own target folder, kept with the run (run_results.json, logs):
     runs of other warehouses, in parallel tests too, never share one."""
-    return settings.dagster_home / "dbt_runs" / context.run.run_id / context.op_def.name
+    return dbt_runs_dir(settings) / context.run.run_id / context.op_def.name
 
 
 def build_dbt_assets(settings: Settings, manifest):
