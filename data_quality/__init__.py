@@ -1,2 +1,2 @@
-"""Data quality: the raw-input contract, landing validation with quarantine, and
-(later) Great Expectations suites. Nothing here imports Dagster."""
+"""Data quality: the raw-input contract (contract.py), landing validation with quarantine
+(landing/) and the Great Expectations suites (suites.py). Nothing here imports Dagster."""

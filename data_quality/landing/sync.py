@@ -31,9 +31,9 @@ from data_quality.landing.read import (
 from data_quality.landing.validate import (
     MAX_RECORD_CHARS,
     ValidationRules,
-    _timestamp,
     literal,
     record_sql,
+    timestamp_sql,
     validation_sql,
 )
 
@@ -371,7 +371,7 @@ def landing_time_range(landing: Path) -> tuple[pd.Timestamp, pd.Timestamp] | Non
                         continue
                     source = (f"read_parquet({literal(str(path))})"
                               if path.suffix.lower() == ".parquet" else STAGED)
-                    ts = _timestamp(column, columns[column],
+                    ts = timestamp_sql(column, columns[column],
                                     f"cast({quote(column)} as varchar)")
                     first, last = con.execute(
                         f"select min(t), max(t) from (select {ts} as t from {source}) "

@@ -51,7 +51,9 @@ def _text(name: str, kind: str) -> str:
     return f"cast({col} as varchar)"
 
 
-def _timestamp(name: str, kind: str, text: str) -> str:
+def timestamp_sql(name: str, kind: str, text: str) -> str:
+    """A column of DuckDB type `kind` (its text form `text`) as TIMESTAMPTZ, NULL when it
+    is not an ISO 8601 time."""
     if kind in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "DATE") or kind.startswith(
             "TIMESTAMP_"):
         return f"cast({quote(name)} as timestamptz)"  # naive = UTC (the session's zone)
@@ -76,7 +78,7 @@ def _column_checks(col: Column, kind: str | None, rules: ValidationRules
         checks.append((null, "null_id"))
         return checks, f"trim({text}, {WHITESPACE})"
     if col.kind in ("timestamp", "date"):
-        ts = _timestamp(col.name, kind, text)
+        ts = timestamp_sql(col.name, kind, text)
         ts = f"(case when isfinite({ts}) then {ts} end)"
         if col.required:
             checks.append((null, "null_time"))
