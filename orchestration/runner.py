@@ -137,7 +137,7 @@ def run_pipeline(
     """Run the daily job over [start, end] (default: every complete day in the landing).
     `models_only` runs the landing and the dbt models with their tests, and leaves out
     the scoring, the Great Expectations suites of the marts and the publish: what a
-    check of the dbt tables alone needs (tests of incremental = backfill = full refresh)."""
+    check of the dbt tables alone needs (e.g. the late-events test)."""
     if start is None or end is None:
         d_start, d_end = default_range(settings)
         start, end = start or d_start, end or d_end

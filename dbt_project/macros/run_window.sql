@@ -1,8 +1,8 @@
-{#- The run window: the days a partitioned run (re)builds.
+{#- The run window: the days a run (re)builds.
 
     The orchestrator writes the window into the table _userops.run_window right
     before it calls dbt, instead of passing it as --vars: changing --vars forces
-    dbt to re-parse the whole project (~5 s per partition), a table does not.
+    dbt to re-parse the whole project (~5 s per run), a table does not.
 
     Daily models rebuild [window_start - lookback_days, window_end]; a full
     refresh (or a first run) builds every day up to window_end. Either way no

@@ -10,7 +10,7 @@
 {#- Visits. A landed session_id wins; otherwise a user's events split where the
     gap exceeds the session timeout. A visit never spans midnight of the
     reporting day (as in Google Analytics): each day's visits depend on that
-    day's events only, which keeps daily partitions independent. -#}
+    day's events only, which keeps reporting days independent. -#}
 
 with events as (
     select * from {{ ref('stg_app__events') }}
