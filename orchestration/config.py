@@ -232,6 +232,23 @@ class QualityConfig(_Strict):
     )
 
 
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+class WarehouseConfig(_Strict):
+    memory_limit: str = Field(
+        default="6GB",
+        description="DuckDB's memory limit for every warehouse connection, dbt's too; "
+        "larger joins spill to disk next to the warehouse file")
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not _MEMORY.match(value.strip()):
+            raise ValueError(f"memory_limit {value!r} is not a size such as '6GB' or '512MB'")
+        return value.strip()
+
+
 class ScheduleConfig(_Strict):
     enabled: bool = True
     minutes_after_midnight: int = Field(default=30, ge=0, lt=24 * 60)
@@ -256,6 +273,7 @@ class UseropsConfig(_Strict):
     incremental: IncrementalConfig = IncrementalConfig()
     quality: QualityConfig = QualityConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    warehouse: WarehouseConfig = WarehouseConfig()
 
     @field_validator("timezone")
     @classmethod

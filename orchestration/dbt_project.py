@@ -39,6 +39,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     finds there into each invocation's target folder) and the runs of one warehouse parse
     partially, whichever other warehouses (tests, benchmarks) ran in between."""
     return {"USEROPS_WAREHOUSE": str(settings.warehouse),
+            "USEROPS_MEMORY_LIMIT": settings.config.warehouse.memory_limit,
             "DBT_TARGET_PATH": str(parse_state_dir(settings))}
 
 

@@ -55,7 +55,9 @@ def build_definitions(settings: Settings) -> Definitions:
         schedules=[schedule],
         resources={
             "dbt": dbt_resource(),
-            "warehouse": WarehouseResource(path=str(settings.warehouse)),
+            "warehouse": WarehouseResource(
+                path=str(settings.warehouse),
+                memory_limit=settings.config.warehouse.memory_limit),
         },
     )
 

@@ -72,11 +72,13 @@ def upsert_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
 
 class WarehouseResource(ConfigurableResource):
     path: str
+    memory_limit: str = "6GB"  # config warehouse.memory_limit
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.path, read_only=read_only)
+        con = duckdb.connect(self.path, read_only=read_only,
+                             config={"memory_limit": self.memory_limit})
         try:
             yield con
         finally:

@@ -64,3 +64,21 @@ def test_file_round_trip(tmp_path):
     cfg = load_config(p)
     assert cfg.start_date == dt.date(2024, 3, 1)
     assert cfg.dbt_vars()["reporting_timezone"] == "Asia/Shanghai"
+
+
+def test_memory_limit_is_a_size_and_reaches_dbt_and_the_warehouse(tmp_path):
+    with pytest.raises(ConfigError, match=r"warehouse\.memory_limit: .*'lots'"):
+        parse_config({"warehouse": {"memory_limit": "lots"}})
+    from orchestration.dbt_project import dbt_env
+    from orchestration.resources import WarehouseResource
+    from orchestration.settings import Settings
+
+    cfg = tmp_path / "u.yaml"
+    cfg.write_text(f"warehouse: {{memory_limit: 700MB}}\npaths: {{warehouse: {tmp_path}/w.duckdb}}\n")
+    settings = Settings.build(cfg)
+    assert dbt_env(settings)["USEROPS_MEMORY_LIMIT"] == "700MB"
+    resource = WarehouseResource(path=str(settings.warehouse),
+                                 memory_limit=settings.config.warehouse.memory_limit)
+    with resource.connect() as con:
+        limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert limit.replace(" ", "") in {"667.5MiB", "700.0MB", "667.5MB"}, limit
