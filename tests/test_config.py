@@ -74,7 +74,8 @@ def test_memory_limit_is_a_size_and_reaches_dbt_and_the_warehouse(tmp_path):
     from orchestration.settings import Settings
 
     cfg = tmp_path / "u.yaml"
-    cfg.write_text(f"warehouse: {{memory_limit: 700MB}}\npaths: {{warehouse: {tmp_path}/w.duckdb}}\n")
+    cfg.write_text("warehouse: {memory_limit: 700MB}\n"
+                   f"paths: {{warehouse: {tmp_path}/w.duckdb}}\n")
     settings = Settings.build(cfg)
     assert dbt_env(settings)["USEROPS_MEMORY_LIMIT"] == "700MB"
     resource = WarehouseResource(path=str(settings.warehouse),
