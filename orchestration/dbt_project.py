@@ -86,11 +86,12 @@ def dbt_executable() -> Path:
 
 
 class UseropsDbtCliResource(DbtCliResource):
-    """dagster-dbt as it is, less two start-up costs paid before each dbt invocation:
-    it runs `dbt --version` (~4.5 s: dbt imports every adapter plugin) to learn a version
-    that the installed dbt-core package states; and it builds a dbt adapter in this process
-    (the profile and all macros, ~2 s) only to fetch row counts or column metadata on
-    request, which the pipeline never makes."""
+    """dagster-dbt's resource, with dbt run in this process (orchestration/dbt_inprocess.py)
+    and without two start-up costs it pays before each invocation: `dbt --version` (~4.5 s:
+    dbt imports every adapter plugin) to learn a version that the installed dbt-core
+    package states; and a dbt adapter built in this process (the profile and all macros,
+    ~2 s) only to fetch row counts or column metadata on request, which the pipeline
+    never makes."""
 
     @cached_property
     def _cli_version(self) -> version.Version:
@@ -98,6 +99,46 @@ class UseropsDbtCliResource(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 - see the docstring
         return None
+
+    def cli(self, args, *, raise_on_error=True, manifest=None, dagster_dbt_translator=None,
+            context=None, target_path=None):
+        """DbtCliResource.cli, the same arguments and events, with dbt in this process."""
+        from dagster_dbt.asset_utils import (
+            extract_runtime_selection_from_args,
+            get_updated_cli_invocation_params_for_context,
+        )
+        from dagster_dbt.dagster_dbt_translator import (
+            DagsterDbtTranslator,
+            validate_opt_translator,
+        )
+        from dagster_dbt.dbt_manifest import validate_manifest
+
+        from orchestration.dbt_inprocess import InProcessDbtInvocation
+
+        translator = validate_opt_translator(dagster_dbt_translator) or DagsterDbtTranslator()
+        manifest = validate_manifest(manifest) if manifest else {}
+        cleaned, selects, excludes = extract_runtime_selection_from_args(args)
+        params = get_updated_cli_invocation_params_for_context(
+            context=context, manifest=manifest, dagster_dbt_translator=translator,
+            runtime_selects=selects, runtime_excludes=excludes)
+        project_dir = Path(params.dbt_project.project_dir if params.dbt_project
+                           else self.project_dir)
+        target_path = Path(target_path or self._get_unique_target_path(context=context))
+        if not target_path.is_absolute():
+            target_path = project_dir / target_path
+        dbt_args = [*self.global_config_flags, *cleaned, *params.selection_args,
+                    "--project-dir", str(project_dir),
+                    "--profiles-dir", str(self.profiles_dir or project_dir),
+                    "--no-use-colors", "--no-send-anonymous-usage-stats", "--quiet"]
+        if params.indirect_selection:
+            dbt_args += ["--indirect-selection", params.indirect_selection]
+        state = os.environ.get("DBT_TARGET_PATH")
+        return InProcessDbtInvocation.start(
+            dbt_args, target_path=target_path,
+            partial_parse=Path(state) / PARSE_STATE if state else None,
+            manifest=params.manifest, dagster_dbt_translator=params.dagster_dbt_translator,
+            project_dir=project_dir, raise_on_error=raise_on_error, context=context,
+            adapter=None, cli_version=self._cli_version, project=params.dbt_project)
 
 
 def dbt_resource() -> UseropsDbtCliResource:
