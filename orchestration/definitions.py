@@ -42,8 +42,8 @@ def build_definitions(settings: Settings) -> Definitions:
     built = [dbt_models, dbt_scored, *python_assets, *value_assets]
     marts = sorted({k for a in built for k in a.keys if k.path[0] == "marts"}, key=str)
     publish = build_publish_asset(settings, marts)
-    all_keys = {k for a in [landing, *built] for k in a.keys}
-    gx_checks = build_quality_checks(all_keys, settings.config.incremental.lookback_days)
+    producers = {k: a.node_def.name for a in [landing, *built] for k in a.keys}
+    gx_checks = build_quality_checks(producers, settings.config.incremental.lookback_days)
     job = define_asset_job(DAILY_JOB, selection=AssetSelection.all(),
                            description="Land, build, score, check and publish the days of "
                            "the run window (orchestration/window.py).")

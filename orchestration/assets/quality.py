@@ -10,10 +10,12 @@ import json
 import duckdb
 from dagster import (
     AssetCheckExecutionContext,
+    AssetCheckKey,
     AssetCheckResult,
     AssetCheckSeverity,
+    AssetCheckSpec,
     AssetKey,
-    asset_check,
+    multi_asset_check,
 )
 
 from data_quality.suites import SUITES, Suite, run_suite, suite_query
@@ -27,56 +29,68 @@ def _asset_key(suite: Suite) -> AssetKey:
     return CROSS_CHECK_ASSETS.get(suite.table) or AssetKey(suite.table.split("."))
 
 
-def build_quality_checks(asset_keys: set[AssetKey], lookback_days: int):
-    checks = []
+def build_quality_checks(producers: dict[AssetKey, str], lookback_days: int):
+    """One check step per producing step (`producers`: asset key -> the op that builds it):
+    the suites of the raw tables after the landing, those of the dbt marts after the dbt
+    models, and so on. Each suite stays its own check (gx_<suite>); a step per suite cost
+    Dagster's bookkeeping of a step twenty times a run."""
+    groups: dict[str, list[tuple[Suite, AssetKey]]] = {}
     for suite in SUITES.values():
         key = _asset_key(suite)
-        if key not in asset_keys:
-            continue
-        checks.append(_check(suite, key, lookback_days))
-    return checks
+        if key in producers:
+            groups.setdefault(producers[key], []).append((suite, key))
+    return [_checks(f"gx_after_{op}", members, lookback_days)
+            for op, members in sorted(groups.items())]
 
 
-def _check(suite: Suite, key: AssetKey, lookback_days: int):
-    severity = AssetCheckSeverity.ERROR if suite.blocking else AssetCheckSeverity.WARN
-
-    @asset_check(
-        asset=key,
-        name=f"gx_{suite.name}",
-        blocking=suite.blocking,
-        pool=WAREHOUSE_POOL,
+def _spec(suite: Suite, key: AssetKey) -> AssetCheckSpec:
+    return AssetCheckSpec(
+        name=f"gx_{suite.name}", asset=key, blocking=suite.blocking,
         description=f"Great Expectations suite {suite.name}: "
-        + "; ".join(f"{e.kind} ({e.column})" for e in suite.expectations),
-    )
-    def gx_check(
-        context: AssetCheckExecutionContext, warehouse: WarehouseResource
-    ) -> AssetCheckResult:
-        try:
-            sql, params = suite_query(suite, context.run.run_id, lookback_days)
-            with warehouse.connect(read_only=True) as con:
-                frame = con.execute(sql, params).df()
-        except duckdb.CatalogException as exc:
-            return AssetCheckResult(passed=False, severity=severity,
-                                    metadata={"error": str(exc).splitlines()[0]})
-        result = run_suite(suite, frame)
-        failures = [
-            {"expectation": f.expectation, "column": f.column,
-             "unexpected_count": f.unexpected_count, "examples": f.examples}
-            for f in result.failures
-        ]
-        if failures:
-            context.log.warning("%s failed: %s", suite.name, json.dumps(failures, default=str))
-        return AssetCheckResult(
-            passed=result.success,
-            severity=severity,
-            metadata={
-                "rows": result.rows,
-                "expectations": result.evaluated,
-                "failed": len(failures),
-                "failures": json.dumps(failures, default=str),
-                **({"first_failure": f"{failures[0]['expectation']} on "
-                    f"{failures[0]['column']}: {failures[0]['examples']}"} if failures else {}),
-            },
-        )
+        + "; ".join(f"{e.kind} ({e.column})" for e in suite.expectations))
 
-    return gx_check
+
+def _checks(name: str, members: list[tuple[Suite, AssetKey]], lookback_days: int):
+    by_check = {AssetCheckKey(key, f"gx_{suite.name}"): suite for suite, key in members}
+
+    @multi_asset_check(name=name, specs=[_spec(s, k) for s, k in members], can_subset=True,
+                       pool=WAREHOUSE_POOL)
+    def gx_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
+        for check_key in sorted(context.selected_asset_check_keys, key=str):
+            suite = by_check[check_key]
+            yield _evaluate(context, warehouse, suite, check_key.asset_key, lookback_days)
+
+    return gx_checks
+
+
+def _evaluate(context: AssetCheckExecutionContext, warehouse: WarehouseResource, suite: Suite,
+              key: AssetKey, lookback_days: int) -> AssetCheckResult:
+    severity = AssetCheckSeverity.ERROR if suite.blocking else AssetCheckSeverity.WARN
+    check = {"asset_key": key, "check_name": f"gx_{suite.name}", "severity": severity}
+    try:
+        sql, params = suite_query(suite, context.run.run_id, lookback_days)
+        with warehouse.connect(read_only=True) as con:
+            frame = con.execute(sql, params).df()
+    except duckdb.CatalogException as exc:
+        return AssetCheckResult(passed=False, **check,
+                                metadata={"error": str(exc).splitlines()[0]})
+    result = run_suite(suite, frame)
+    failures = [
+        {"expectation": f.expectation, "column": f.column,
+         "unexpected_count": f.unexpected_count, "examples": f.examples}
+        for f in result.failures
+    ]
+    if failures:
+        context.log.warning("%s failed: %s", suite.name, json.dumps(failures, default=str))
+    return AssetCheckResult(
+        passed=result.success,
+        **check,
+        metadata={
+            "rows": result.rows,
+            "expectations": result.evaluated,
+            "failed": len(failures),
+            "failures": json.dumps(failures, default=str),
+            **({"first_failure": f"{failures[0]['expectation']} on "
+                f"{failures[0]['column']}: {failures[0]['examples']}"} if failures else {}),
+        },
+    )
