@@ -29,7 +29,8 @@ def write_run_window(
 ) -> dt.date:
     """Record the days this run builds, and `built_through`: the latest day the
     daily tables hold afterwards (a rerun of an old day keeps it; a full
-    refresh, which drops later days, resets it). Snapshots are taken as of it."""
+    refresh, which drops later days, resets it). Snapshots are taken as of it. And
+    `full_build`: a full refresh or a first run, which builds every day up to `last`."""
     con.execute("create schema if not exists _userops")
     previous = None
     exists = con.execute(
@@ -38,11 +39,14 @@ def write_run_window(
     ).fetchone()[0]
     if exists:
         previous = con.execute(f"select max(built_through) from {RUN_WINDOW_TABLE}").fetchone()[0]
-    built_through = last if full_refresh or previous is None else max(previous, last)
+    full_build = full_refresh or previous is None
+    built_through = last if full_build else max(previous, last)
+    # full_build: every day up to window_end is built (and tested), not the window alone
     con.execute(
         f"create or replace table {RUN_WINDOW_TABLE} as select cast(? as date) as window_start, "
-        "cast(? as date) as window_end, cast(? as date) as built_through",
-        [first, last, built_through],
+        "cast(? as date) as window_end, cast(? as date) as built_through, "
+        "cast(? as boolean) as full_build",
+        [first, last, built_through, full_build],
     )
     return built_through
 

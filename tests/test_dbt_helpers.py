@@ -80,10 +80,17 @@ def test_write_run_window_tracks_built_through():
     assert write_run_window(con, day(1), day(10)) == day(10)
     assert write_run_window(con, day(3), day(3)) == day(10)  # a rerun of an old day keeps it
     assert con.execute("select * from _userops.run_window").fetchall() == [
-        (day(3), day(3), day(10))
+        (day(3), day(3), day(10), False)
     ]
     assert write_run_window(con, day(1), day(5), full_refresh=True) == day(5)  # later days gone
+    assert con.execute("select full_build from _userops.run_window").fetchone() == (True,)
     assert write_run_window(con, day(6), day(6)) == day(6)
+
+
+def test_the_first_run_is_a_full_build():
+    con = duckdb.connect()
+    write_run_window(con, dt.date(2025, 1, 4), dt.date(2025, 1, 4))
+    assert con.execute("select full_build from _userops.run_window").fetchone() == (True,)
 
 
 def test_old_dbt_run_folders_are_pruned(tmp_path):

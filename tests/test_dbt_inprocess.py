@@ -1,10 +1,14 @@
 """dbt runs in this process: its events reach Dagster as before, its errors are readable,
 and it leaves the warehouse closed behind it."""
 
+import datetime as dt
+import json
+
 import duckdb
 import pytest
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
+from orchestration.dbt_helpers import vars_arg, write_run_window
 from orchestration.dbt_project import apply_dbt_env, dbt_resource
 from tests.conftest import make_settings
 
@@ -33,3 +37,28 @@ def test_after_dbt_the_warehouse_opens_with_other_settings(settings, tmp_path):
     con = duckdb.connect(str(settings.warehouse), read_only=True,
                          config={"memory_limit": "300MB"})
     con.close()
+
+
+
+def test_tests_of_daily_tables_check_the_rebuilt_days_or_all_on_a_full_build(
+        settings, tmp_path, capsys):
+    """The test filter of the daily tables (macros/test_window.sql): a daily run tests from
+    window_start - lookback_days on; a full refresh or a first run tests every day."""
+    def rebuilt_from(*windows: tuple[str, bool]) -> str:
+        con = duckdb.connect(str(settings.warehouse))
+        for day, full_refresh in windows:
+            write_run_window(con, dt.date.fromisoformat(day), dt.date.fromisoformat(day),
+                             full_refresh)
+        con.close()
+        capsys.readouterr()
+        dbt_resource().cli(
+            ["show", *vars_arg(settings.config.dbt_vars()), "--output", "json",
+             "--inline", "select {{ rebuilt_from() }} as day"],
+            target_path=tmp_path / "show").wait()
+        out = capsys.readouterr().out
+        return json.loads(out[out.index("{"):out.rindex("}") + 1])["show"][0]["day"]
+
+    assert settings.config.incremental.lookback_days == 2
+    assert rebuilt_from(("2025-03-10", False)) == "1900-01-01"  # a first run
+    assert rebuilt_from(("2025-03-11", False)) == "2025-03-09"
+    assert rebuilt_from(("2025-03-11", True)) == "1900-01-01"   # a full refresh
