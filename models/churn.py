@@ -153,8 +153,19 @@ def risk_band(p_churn: pd.Series, recency_days: pd.Series, churn_days: int,
     return pd.Series(band, index=p_churn.index, dtype="str")
 
 
+def training_sample(rows: pd.DataFrame, max_rows: int | None) -> pd.DataFrame:
+    """At most max_rows of the training rows, drawn with a fixed seed (the same rows on a
+    rerun). Gradient boosting's fit grows with the rows; a few hundred thousand users'
+    snapshots teach it as much as millions (100 M events: 6 M labelled rows, two fits of
+    minutes each), so the cost stays bounded as history and users grow."""
+    if max_rows is None or len(rows) <= max_rows:
+        return rows
+    return rows.sample(n=max_rows, random_state=0).sort_index()
+
+
 def supervised_churn(
-    features: pd.DataFrame, horizon_days: int, min_training_rows: int, churn_days: int
+    features: pd.DataFrame, horizon_days: int, min_training_rows: int, churn_days: int,
+    max_training_rows: int | None = None,
 ) -> tuple[ChurnRun, pd.DataFrame]:
     """Evaluate on the time split, then refit on every labelled row and score the scoring
     day's users. Returns the run record and per-user scores (empty when history is short).
@@ -175,6 +186,8 @@ def supervised_churn(
         return run, scoring.iloc[0:0].assign(churn_probability=pd.Series(dtype=float))
     train_days = pd.to_datetime(train["feature_date"])
     run.train_first_day, run.train_last_day = train_days.min().date(), train_days.max().date()
+    available = len(train)
+    train = training_sample(train, max_training_rows)
     y_train = train["is_churned"].astype(bool).to_numpy()
 
     active = test[test["recency_days"] < churn_days]
@@ -183,7 +196,7 @@ def supervised_churn(
     run.test_churn_rate = float(y_test.mean()) if len(y_test) else None
     run.baseline_auc = _auc(y_test, active["recency_days"].to_numpy(dtype=float))
 
-    labelled = features[features["is_churned"].notna()]
+    labelled = training_sample(features[features["is_churned"].notna()], max_training_rows)
     y_all = labelled["is_churned"].astype(bool).to_numpy()
     reason = degenerate_reason(train[FEATURES], y_train) or degenerate_reason(
         labelled[FEATURES], y_all)
@@ -204,6 +217,8 @@ def supervised_churn(
         run.message = f"{reason}; scored with {_describe(final)}"
         run.details = {"fallback_intercept": final.intercept, "fallback_slope": final.slope}
         log.warning("churn model fell back: %s", run.message)
+    if len(train) < available:
+        run.message += f" (fitted on a fixed-seed sample of {len(train):,} of {available:,} rows)"
     scored = scoring.copy()
     scored["churn_probability"] = probability
     log.info("churn model (%s): AUC %s vs recency baseline %s on %d users of %s",
@@ -308,6 +323,7 @@ class ChurnSettings:
     medium_risk_min: float = 0.3
     high_risk_min: float = 0.6
     holdout_days: int = 30
+    max_training_rows: int | None = 300_000
 
 
 SCORE_COLUMNS = ("user_id", "recency_days", "tier", "channel", "churn_probability", "method",
@@ -322,7 +338,8 @@ def _with_bands(scores: pd.DataFrame, s: ChurnSettings) -> pd.DataFrame:
 
 def score_event_users(features: pd.DataFrame, s: ChurnSettings) -> tuple[ChurnRun, pd.DataFrame]:
     """Event data: the supervised model (or its fallback) on int_churn_features rows."""
-    run, scored = supervised_churn(features, s.horizon_days, s.min_training_rows, s.churn_days)
+    run, scored = supervised_churn(features, s.horizon_days, s.min_training_rows, s.churn_days,
+                                   s.max_training_rows)
     scores = scored[["user_id", "recency_days", "tier", "channel", "churn_probability"]].copy()
     scores["method"] = run.scored_with
     return run, _with_bands(scores, s)

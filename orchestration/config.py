@@ -182,6 +182,9 @@ class ChurnConfig(_Strict):
     long_horizon_days: int = Field(default=90, ge=1, description="second BTYD horizon")
     snapshot_every_days: int = Field(default=7, ge=1, description="training snapshot spacing")
     min_training_rows: int = Field(default=100, ge=10)
+    max_training_rows: int = Field(
+        default=300_000, ge=1000,
+        description="larger training sets are sampled (fixed seed) to this many rows")
     high_risk_min: float = Field(default=0.6, gt=0, lt=1)
     medium_risk_min: float = Field(default=0.3, gt=0, lt=1)
     holdout_days: int | None = Field(

@@ -50,6 +50,22 @@ def test_supervised_churn_reports_both_aucs_and_scores_the_snapshot_day():
     assert len(scored) == 60 and scored["churn_probability"].between(0, 1).all()
 
 
+def test_a_large_training_set_is_sampled_the_same_way_every_time():
+    snapshot = dt.date(2025, 3, 31)
+    days = [snapshot - dt.timedelta(days=7 * k) for k in range(12)][::-1]
+    f = _features(days, 60, snapshot, horizon=14)
+    labelled = f[f["is_churned"].notna()]
+    sample = churn.training_sample(labelled, 200)
+    assert len(sample) == 200 and sample.index.isin(labelled.index).all()
+    assert sample.index.equals(churn.training_sample(labelled, 200).index)  # fixed seed
+    assert churn.training_sample(labelled, len(labelled)) is labelled  # small: untouched
+    run, scored = churn.supervised_churn(f, 14, min_training_rows=100, churn_days=30,
+                                         max_training_rows=200)
+    assert run.status == "ok" and "sample of 200 of" in run.message
+    assert run.train_rows > 200  # the rows available, as before
+    assert len(scored) == 60 and scored["churn_probability"].between(0, 1).all()
+
+
 def test_too_little_history_is_reported_not_raised():
     snapshot = dt.date(2025, 1, 20)
     f = _features([snapshot - dt.timedelta(days=7), snapshot], 20, snapshot, horizon=30)

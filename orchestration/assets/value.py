@@ -84,7 +84,8 @@ def build_value_assets(settings: Settings):
     settings_ = churn.ChurnSettings(
         horizon_days=cfg.churn.horizon_days, min_training_rows=cfg.churn.min_training_rows,
         churn_days=cfg.lifecycle.churn_days, medium_risk_min=cfg.churn.medium_risk_min,
-        high_risk_min=cfg.churn.high_risk_min, holdout_days=cfg.churn.evaluation_holdout_days)
+        high_risk_min=cfg.churn.high_risk_min, holdout_days=cfg.churn.evaluation_holdout_days,
+        max_training_rows=cfg.churn.max_training_rows)
 
     @asset(
         key=RFM_KEY,
