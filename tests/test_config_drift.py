@@ -1,0 +1,86 @@
+"""One source for each default: orchestration/config.py. The copies a user reads or dbt
+runs with (userops.yaml, the README's table, dbt_project.yml's vars) must say the same."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+from orchestration.config import UseropsConfig, parse_config
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS = UseropsConfig()
+
+
+def _plain(value):
+    """A config value as YAML would write it, for comparison with a README cell."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "__fspath__"):
+        return str(value)
+    return value
+
+
+def test_dbt_project_vars_are_the_config_defaults():
+    """dbt run by hand (without the pipeline's --vars) uses dbt_project.yml's vars."""
+    project = yaml.safe_load((ROOT / "dbt_project" / "dbt_project.yml").read_text())
+    assert project["vars"] == DEFAULTS.dbt_vars()
+
+
+def test_userops_yaml_states_every_default_but_the_demo_paths():
+    data = yaml.safe_load((ROOT / "userops.yaml").read_text())
+    shipped = parse_config(data, "userops.yaml").model_dump()
+    defaults = DEFAULTS.model_dump()
+    assert shipped.pop("paths")["landing"] == Path("data/landing/demo")  # the demo landing
+    defaults.pop("paths")
+    assert shipped == defaults
+    # and it names every key, so a user sees what can be set
+    for section, values in defaults.items():
+        if isinstance(values, dict):
+            assert set(data.get(section, {})) == set(values), section
+
+
+def _readme_rows() -> list[tuple[list[str], list[str]]]:
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index("## Configuration"):]
+    block = block[:block.index("\n## ", 3)]
+    rows = []
+    for line in block.splitlines():
+        if not line.startswith("| `"):
+            continue
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        keys = re.findall(r"`([^`]+)`", cells[0])
+        section = keys[0].rsplit(".", 1)[0] if "." in keys[0] else ""
+        full = [keys[0]] + [k if "." in k or not section else f"{section}.{k}" for k in keys[1:]]
+        rows.append((full, [d.strip().strip("`") for d in cells[1].split(" / ")]))
+    return rows
+
+
+def _same(cell: str, value) -> bool:
+    value = _plain(value)
+    if value is None:
+        return cell == "null"
+    if isinstance(value, bool):
+        return cell == str(value).lower()
+    if isinstance(value, int | float):
+        return float(cell) == float(value)
+    if isinstance(value, list):
+        return yaml.safe_load(cell) == value
+    return cell == str(value)
+
+
+def test_readme_table_states_the_defaults():
+    config = DEFAULTS.model_dump()
+    checked = 0
+    for keys, cells in _readme_rows():
+        if cells == ["data/..."]:  # the three data paths, abbreviated on purpose
+            assert keys == ["paths.landing", "paths.warehouse", "paths.dagster_home"]
+            continue
+        assert len(keys) == len(cells), keys
+        for key, cell in zip(keys, cells, strict=True):
+            value = config
+            for part in key.split("."):
+                value = value[part]
+            assert _same(cell, value), f"README says {key} = {cell}, config.py {value!r}"
+            checked += 1
+    assert checked >= 60  # the table covers the settings, not a handful of them
