@@ -240,7 +240,7 @@ _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORE
 
 class WarehouseConfig(_Strict):
     memory_limit: str = Field(
-        default="6GB",
+        default="4GB",
         description="DuckDB's memory limit for every warehouse connection, dbt's too; "
         "larger joins spill to disk next to the warehouse file")
 
