@@ -1,4 +1,4 @@
-"""The data contract for raw inputs (DESIGN.md, "Data contract")."""
+"""The data contract for raw inputs (README.md, "Data contract")."""
 
 from __future__ import annotations
 

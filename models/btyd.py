@@ -1,6 +1,6 @@
 """Buy-till-you-die models: BG/NBD (purchase count and dropout) and Gamma-Gamma (spend).
 
-Inputs are the purchase summary of METRICS.md ("Value"): per customer `frequency`
+Inputs are the purchase summary of docs/METRICS.md ("Value"): per customer `frequency`
 (repeat purchase days), `recency` and `T` (in any time unit, the same for all rows) and,
 for Gamma-Gamma, `monetary_value` (mean value of the repeat purchase days).
 

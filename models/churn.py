@@ -1,4 +1,4 @@
-"""Churn scoring (METRICS.md, "Churn scoring") and the win-back list.
+"""Churn scoring (docs/METRICS.md, "Churn scoring") and the win-back list.
 
 Supervised (event data): rows are (feature day, user) with features known on that day and
 the label "no activity in the next horizon days". The split is by time only: the test day

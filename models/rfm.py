@@ -1,4 +1,4 @@
-"""RFM scoring and segmentation (METRICS.md, "RFM").
+"""RFM scoring and segmentation (docs/METRICS.md, "RFM").
 
 Input: one row per user with `recency_days` (days since the last R event, e.g. purchase),
 `frequency` (F events in the window) and `monetary` (M amount in the window).
@@ -47,7 +47,7 @@ def quintile_score(values: pd.Series, higher_is_better: bool = True) -> pd.Serie
 
 
 def rfm11_segment(r: pd.Series, f: pd.Series) -> pd.Series:
-    """The R x F map of METRICS.md; every one of the 25 cells has exactly one segment."""
+    """The R x F map of docs/METRICS.md; every one of the 25 cells has exactly one segment."""
     conditions = [
         (r == 5) & (f >= 4),
         r.between(3, 4) & (f >= 4),

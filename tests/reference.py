@@ -1,4 +1,4 @@
-"""Independent pandas reference implementations of METRICS.md definitions,
+"""Independent pandas reference implementations of docs/METRICS.md definitions,
 written from the definitions (not from the SQL) to check the dbt models."""
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ def next_period(start: dt.date, grain: str) -> dt.date:
 def growth_accounting(
     active: pd.DataFrame, revenue: pd.DataFrame, first_day: dt.date, snapshot: dt.date, grain: str
 ) -> pd.DataFrame:
-    """METRICS.md growth accounting per period. `active`: user_id, activity_date
+    """docs/METRICS.md growth accounting per period. `active`: user_id, activity_date
     of active days; `revenue`: user_id, activity_date, amount (paid)."""
     act = active.assign(p=[period_of(d, grain) for d in active["activity_date"]])
     users_in = act.groupby("p")["user_id"].apply(set).to_dict()

@@ -89,7 +89,7 @@ def test_cdnow_activity_falls_back_to_purchase_days(cdnow_run):
 
 
 def _stage_rules(rows: pd.DataFrame) -> list[str]:
-    """METRICS.md product stage, applied in Python to the published indicators."""
+    """docs/METRICS.md product stage, applied in Python to the published indicators."""
     out, shrinking = [], []
     for i, r in enumerate(rows.itertuples()):
         nur = 0.0 if pd.isna(r.new_user_ratio) else r.new_user_ratio

@@ -1,4 +1,4 @@
-"""Hand-built users pinning the engagement definitions of METRICS.md."""
+"""Hand-built users pinning the engagement definitions of docs/METRICS.md."""
 
 import datetime as dt
 from pathlib import Path

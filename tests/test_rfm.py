@@ -1,4 +1,4 @@
-"""RFM scores and segments on hand-built fixtures (METRICS.md, "RFM")."""
+"""RFM scores and segments on hand-built fixtures (docs/METRICS.md, "RFM")."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 from models import rfm
 
-# The R x F grid of METRICS.md written out by hand: row = R score 5..1, column = F 1..5.
+# The R x F grid of docs/METRICS.md written out by hand: row = R score 5..1, column = F 1..5.
 RFM11_GRID = {
     5: ["new", "potential_loyalists", "potential_loyalists", "champions", "champions"],
     4: ["promising", "potential_loyalists", "potential_loyalists", "loyal", "loyal"],

@@ -13,7 +13,7 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Activity tier of an engagement index (METRICS.md: boundaries inclusive). -#}
+{#- Activity tier of an engagement index (docs/METRICS.md: boundaries inclusive). -#}
 {% macro activity_tier(index) -%}
     case
         when {{ index }} >= {{ var('tier_high_min') | int }} then 'high'

@@ -42,7 +42,7 @@
     select explode(sequence(cast({{ start }} as date), cast({{ end }} as date), interval 1 day)) as activity_date
 {%- endmacro %}
 
-{#- The bounce rule of METRICS.md: fewer than bounce_min_events events, or
+{#- The bounce rule of docs/METRICS.md: fewer than bounce_min_events events, or
     shorter than bounce_min_seconds. -#}
 {% macro is_bounced(events, started_at, ended_at) -%}
     ({{ events }} < {{ var('bounce_min_events') | int }}

@@ -9,7 +9,7 @@
     cast(get_json_object({{ column }}, {{ sql_string('$.' ~ key) }}) as double)
 {%- endmacro %}
 
-{#- The buy-till-you-die purchase summary (METRICS.md, "Value") as of a day: purchases
+{#- The buy-till-you-die purchase summary (docs/METRICS.md, "Value") as of a day: purchases
     grouped per day (a purchase day has a paid order), frequency = purchase days - 1,
     recency = first to last purchase day, T = first purchase day to as_of, monetary_value =
     mean revenue of the repeat purchase days (0 when frequency = 0). Days, as integers.

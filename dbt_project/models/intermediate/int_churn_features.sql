@@ -1,6 +1,6 @@
 {{ config(tags=['daily']) }}
 
-{#- Training and scoring rows of the supervised churn model (METRICS.md, "Churn
+{#- Training and scoring rows of the supervised churn model (docs/METRICS.md, "Churn
     scoring"): on feature days every churn_snapshot_every_days back from the snapshot day
     (the snapshot day itself is the scoring day), one row per user active within
     2 x lifecycle_churn_days: users not yet churned, and the recently churned whom a

@@ -1,6 +1,6 @@
 {{ config(materialized='table', tags=['daily']) }}
 
-{#- Growth accounting per grain and period (METRICS.md): every user active in t
+{#- Growth accounting per grain and period (docs/METRICS.md): every user active in t
     or t-1 is exactly one of new, retained, resurrected, churned. The revenue
     variant does the same for paying users and their paid revenue, adding
     expansion and contraction. As of the snapshot day; the last period of a

@@ -1,6 +1,6 @@
 {{ config(materialized='table', tags=['daily']) }}
 
-{#- Product stage per complete month (METRICS.md), from monthly growth
+{#- Product stage per complete month (docs/METRICS.md), from monthly growth
     accounting: introduction while fewer than introduction_periods months of
     history (this one included); decline when new-user ratio < churn rate in
     this and the decline_periods - 1 months before; growth when active users

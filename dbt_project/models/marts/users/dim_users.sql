@@ -2,7 +2,7 @@
 
 {#- One row per user known on the snapshot day: signup, channel, first and last active
     day, tenure, lifecycle stage and activity tier, lifetime paid orders and revenue, RFM
-    segments, churn risk, and the special-user flags of METRICS.md with thresholds from
+    segments, churn risk, and the special-user flags of docs/METRICS.md with thresholds from
     the config (special_*). Built after the Python scores (tag scored). -#}
 
 {%- set weeks = var('special_core_active_weeks') | int %}
