@@ -14,7 +14,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from tests.conftest import SMALL, make_settings, read_table, run
-from tests.test_pipeline import DAILY_TABLES
+from tests.test_incremental_equality import DAILY_TABLES
 
 END = SMALL.start + dt.timedelta(days=SMALL.days - 1)
 RUN = ("import sys; from orchestration.cli import main; "
