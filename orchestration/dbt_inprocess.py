@@ -8,6 +8,8 @@ The invocation keeps dagster-dbt's own event handling: dbt's structured events (
 dicts of its JSON log lines) feed dagster-dbt's DbtCliInvocation, which turns each
 result into a materialization or an asset check, exactly as for a subprocess. dbt runs in
 a worker thread and its events are streamed, so materializations appear as models finish.
+A run interrupted while dbt builds stops waiting at once; dbt's thread (a daemon) ends with
+the process, and the next run rebuilds the window as after a crash.
 """
 
 from __future__ import annotations

@@ -54,6 +54,13 @@ def run(
                  models_only=models_only)
 
 
+def generated_landing(folder: Path, params: GeneratorParams) -> tuple[Path, list[dt.date]]:
+    """A seeded landing under `folder`, and its days."""
+    landing = folder / "landing"
+    write_landing(generate(params), landing, params)
+    return landing, [params.start + dt.timedelta(days=i) for i in range(params.days)]
+
+
 def read_table(warehouse: Path, table: str, order_by: str, where: str = "true") -> pd.DataFrame:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:

@@ -2,13 +2,12 @@
 table, and a rerun changes nothing. In its own module: its eleven runs are the suite's
 longest single path, which pytest-xdist then runs beside the other modules."""
 
-import datetime as dt
 
 import pandas as pd
 from pandas.testing import assert_frame_equal
 
-from sample_data.generator import GeneratorParams, generate, write_landing
-from tests.conftest import make_settings, read_table, run
+from sample_data.generator import GeneratorParams
+from tests.conftest import generated_landing, make_settings, read_table, run
 
 DAILY_TABLES = {
     "intermediate.int_sessions": "visit_id",
@@ -57,9 +56,7 @@ def _assert_same(a: dict, b: dict, what: str) -> None:
 
 def test_incremental_equals_backfill_equals_full_refresh_and_reruns_are_idempotent(tmp_path):
     params = GeneratorParams(users=150, days=8, seed=5)
-    landing = tmp_path / "landing"
-    write_landing(generate(params), landing, params)
-    days = [params.start + dt.timedelta(days=i) for i in range(params.days)]
+    landing, days = generated_landing(tmp_path, params)
 
     daily = make_settings(tmp_path / "daily", landing, incremental={"lookback_days": 2})
     # the days before the last build the dbt models alone: the snapshot tables (scores,

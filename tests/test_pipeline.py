@@ -4,8 +4,8 @@ import datetime as dt
 
 import pandas as pd
 
-from sample_data.generator import GeneratorParams, generate, write_landing
-from tests.conftest import SMALL, make_settings, overall, read_table, run
+from sample_data.generator import GeneratorParams
+from tests.conftest import SMALL, generated_landing, make_settings, overall, read_table, run
 from tests.reference import active_user_days, active_users_daily, visits
 
 
@@ -57,9 +57,7 @@ def test_bounced_key_events_exist_in_sample_and_do_not_count(small_run, small_da
 
 def test_late_events_within_the_lookback_count_on_their_day(tmp_path):
     params = GeneratorParams(users=60, days=5, seed=9)
-    landing = tmp_path / "landing"
-    write_landing(generate(params), landing, params)
-    days = [params.start + dt.timedelta(days=i) for i in range(params.days)]
+    landing, days = generated_landing(tmp_path, params)
     settings = make_settings(tmp_path / "wh", landing, incremental={"lookback_days": 2})
     for day in days:
         run(settings, day, day, models_only=True)
