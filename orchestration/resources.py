@@ -72,7 +72,7 @@ def upsert_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
 
 class WarehouseResource(ConfigurableResource):
     path: str
-    memory_limit: str = "4GB"  # config warehouse.memory_limit
+    memory_limit: str  # config warehouse.memory_limit
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

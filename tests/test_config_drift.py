@@ -27,6 +27,12 @@ def test_dbt_project_vars_are_the_config_defaults():
     assert project["vars"] == DEFAULTS.dbt_vars()
 
 
+def test_dbt_profile_falls_back_to_the_default_memory_limit():
+    """dbt run by hand (without the pipeline's environment) reads the fallback."""
+    profile = (ROOT / "dbt_project" / "profiles.yml").read_text()
+    assert f"env_var('USEROPS_MEMORY_LIMIT', '{DEFAULTS.warehouse.memory_limit}')" in profile
+
+
 def test_userops_yaml_states_every_default_but_the_demo_paths():
     data = yaml.safe_load((ROOT / "userops.yaml").read_text())
     shipped = parse_config(data, "userops.yaml").model_dump()

@@ -43,15 +43,19 @@ def build_quality_checks(producers: dict[AssetKey, str], lookback_days: int):
             for op, members in sorted(groups.items())]
 
 
+def _check_name(suite: Suite) -> str:
+    return f"gx_{suite.name}"
+
+
 def _spec(suite: Suite, key: AssetKey) -> AssetCheckSpec:
     return AssetCheckSpec(
-        name=f"gx_{suite.name}", asset=key, blocking=suite.blocking,
+        name=_check_name(suite), asset=key, blocking=suite.blocking,
         description=f"Great Expectations suite {suite.name}: "
         + "; ".join(f"{e.kind} ({e.column})" for e in suite.expectations))
 
 
 def _checks(name: str, members: list[tuple[Suite, AssetKey]], lookback_days: int):
-    by_check = {AssetCheckKey(key, f"gx_{suite.name}"): suite for suite, key in members}
+    by_check = {AssetCheckKey(key, _check_name(suite)): suite for suite, key in members}
 
     @multi_asset_check(name=name, specs=[_spec(s, k) for s, k in members], can_subset=True,
                        pool=WAREHOUSE_POOL)
@@ -66,7 +70,7 @@ def _checks(name: str, members: list[tuple[Suite, AssetKey]], lookback_days: int
 def _evaluate(context: AssetCheckExecutionContext, warehouse: WarehouseResource, suite: Suite,
               key: AssetKey, lookback_days: int) -> AssetCheckResult:
     severity = AssetCheckSeverity.ERROR if suite.blocking else AssetCheckSeverity.WARN
-    check = {"asset_key": key, "check_name": f"gx_{suite.name}", "severity": severity}
+    check = {"asset_key": key, "check_name": _check_name(suite), "severity": severity}
     try:
         sql, params = suite_query(suite, context.run.run_id, lookback_days)
         with warehouse.connect(read_only=True) as con:
