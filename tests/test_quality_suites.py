@@ -58,3 +58,24 @@ def test_a_blocking_failure_stops_the_publish(tmp_path, small_landing, monkeypat
     with pytest.raises(RunError, match=r"gx_fct_active_users_daily failed .*dau"):
         run(settings, SMALL.start, SMALL.start + dt.timedelta(days=6))
     assert not (settings.serving / SERVING_FILE).exists()
+
+
+@pytest.mark.parametrize("rows, expected", [(30, 30), (500, 100)])
+def test_window_suite_reads_the_rebuilt_days_and_samples_a_large_window(monkeypatch, rows,
+                                                                         expected):
+    import duckdb
+
+    monkeypatch.setattr(suites, "MAX_ROWS", 100)
+    con = duckdb.connect()
+    con.execute("create schema marts; create schema _userops")
+    con.execute("create table _userops.run_window as select date '2025-01-10' as window_start")
+    con.execute(f"""create table marts.fct_user_engagement_daily as
+        select date '2025-01-10' - cast(i % 20 as integer) as activity_date, i as user_id
+        from range({rows * 2}) t(i)""")  # half the rows fall before the window less lookback
+    suite = suites.SUITES["fct_user_engagement_daily"]
+    sql, params = suites.suite_query(suite, "run", lookback_days=9)
+    frame = con.execute(sql, params).df()
+    assert len(frame) == expected
+    assert (pd.to_datetime(frame["activity_date"]) >= pd.Timestamp("2025-01-01")).all()
+    again = con.execute(sql, params).df()  # the same sample every time
+    assert frame["user_id"].tolist() == again["user_id"].tolist()
