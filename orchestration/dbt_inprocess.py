@@ -15,6 +15,7 @@ the process, and the next run rebuilds the window as after a crash.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import shutil
 import threading
@@ -67,6 +68,48 @@ def close_duckdb_environment() -> None:
 # one dbt invocation at a time per process: dbt keeps global state (flags, adapters)
 _INVOKE_LOCK = threading.Lock()
 
+# DuckDB profile keys left out of dbt's parse-state check. dbt parses the whole project
+# again (~5-8 s) when a hash of the profile's connection keys differs from its saved
+# state's, and the profile holds the warehouse file's path and its DuckDB settings (the
+# memory limit): neither changes what the project parses to (the database name, the
+# file's stem, stays in the check), so one parse state serves every warehouse.
+_NOT_PARSE_INPUTS = frozenset({"path", "settings"})
+
+
+def leave_warehouse_location_out_of_parse_check() -> None:
+    from dbt.adapters.duckdb.credentials import DuckDBCredentials
+
+    if getattr(DuckDBCredentials, "_userops_parse_keys", False):
+        return
+    original = DuckDBCredentials._connection_keys
+
+    def _connection_keys(self) -> tuple[str, ...]:
+        return tuple(k for k in original(self) if k not in _NOT_PARSE_INPUTS)
+
+    DuckDBCredentials._connection_keys = _connection_keys
+    DuckDBCredentials._userops_parse_keys = True
+
+
+def parse_in_process(args: Sequence[str], env: dict[str, str]) -> None:
+    """`dbt parse` in this process with `env` set for its duration."""
+    from dbt.cli.main import dbtRunner
+
+    with _INVOKE_LOCK:
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            leave_warehouse_location_out_of_parse_check()
+            result = dbtRunner().invoke(list(args))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            close_duckdb_environment()
+    if not result.success:
+        raise RuntimeError(f"dbt parse failed: {result.exception or 'see the dbt log'}")
+
 
 @dataclass
 class InProcessDbtInvocation(DbtCliInvocation):
@@ -101,6 +144,7 @@ class InProcessDbtInvocation(DbtCliInvocation):
         try:
             with _INVOKE_LOCK:
                 try:
+                    leave_warehouse_location_out_of_parse_check()
                     result = dbtRunner(callbacks=[on_event]).invoke(args)
                 finally:
                     close_duckdb_environment()

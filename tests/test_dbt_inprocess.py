@@ -9,7 +9,12 @@ import pytest
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from orchestration.dbt_helpers import vars_arg, write_run_window
-from orchestration.dbt_project import apply_dbt_env, dbt_resource
+from orchestration.dbt_project import (
+    apply_dbt_env,
+    dbt_resource,
+    keep_parse_state,
+    parse_state_dir,
+)
 from tests.conftest import make_settings
 
 
@@ -62,3 +67,32 @@ def test_tests_of_daily_tables_check_the_rebuilt_days_or_all_on_a_full_build(
     assert rebuilt_from(("2025-03-10", False)) == "1900-01-01"  # a first run
     assert rebuilt_from(("2025-03-11", False)) == "2025-03-09"
     assert rebuilt_from(("2025-03-11", True)) == "1900-01-01"   # a full refresh
+
+
+def _parse_log(settings, target) -> str:
+    apply_dbt_env(settings)
+    invocation = dbt_resource().cli(["parse", *vars_arg(settings.config.dbt_vars())],
+                                    target_path=target).wait()
+    assert invocation.is_successful()
+    keep_parse_state(settings, target)
+    return (target / "dbt.log").read_text()
+
+
+def test_warehouses_in_other_folders_share_one_parse_state(tmp_path):
+    """dbt re-parses the whole project when its profile changes, and the warehouse path is
+    in the profile: the first run of each new warehouse (every test, every benchmark)
+    paid a full parse. The path is left out of dbt's check, the database name is not."""
+    first = make_settings(tmp_path / "a", tmp_path / "landing")
+    _parse_log(first, tmp_path / "t1")
+    elsewhere = make_settings(tmp_path / "b" / "deeper", tmp_path / "landing")
+    assert parse_state_dir(elsewhere) == parse_state_dir(first)
+    log = _parse_log(elsewhere, tmp_path / "t2")
+    assert "Unable to do partial parsing" not in log
+    assert "Partial parsing enabled" in log
+
+    renamed = make_settings(tmp_path / "c", tmp_path / "landing",
+                            paths={"warehouse": str(tmp_path / "c" / "other.duckdb")})
+    assert parse_state_dir(renamed) != parse_state_dir(first)
+    other_vars = make_settings(tmp_path / "d", tmp_path / "landing",
+                               incremental={"lookback_days": 5})
+    assert parse_state_dir(other_vars) != parse_state_dir(first)
