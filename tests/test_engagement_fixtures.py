@@ -46,7 +46,7 @@ def fixture_run(tmp_path_factory) -> Path:
     (root / "landing" / "events").mkdir(parents=True)
     pd.DataFrame(rows).to_csv(root / "landing" / "events" / "events.csv", index=False)
     settings = make_settings(root, root / "landing")
-    run(settings, JAN[0], FEB1)
+    run(settings, JAN[0], FEB1, models_only=True)  # reads dbt tables only
     return settings.warehouse
 
 

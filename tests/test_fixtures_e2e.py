@@ -42,7 +42,7 @@ def test_activity_definitions_on_hand_built_users(tmp_path):
         ],
     )
     settings = make_settings(tmp_path / "wh", landing)
-    run(settings, D1, D2)
+    run(settings, D1, D2, models_only=True)  # reads dbt tables only
     fact = overall(settings.warehouse)
     assert fact[["dau", "wau", "mau", "new_users", "bounced_only_users"]].values.tolist() == [
         [1, 1, 1, 1, 1],  # D1: user active; bouncer bounced-only (viewer's visit is not a bounce)
@@ -65,9 +65,9 @@ def test_reporting_time_zone_moves_events_across_midnight(tmp_path):
         ],
     )
     utc = make_settings(tmp_path / "utc", landing)
-    run(utc, D1, D2)
+    run(utc, D1, D2, models_only=True)
     sh = make_settings(tmp_path / "sh", landing, timezone="Asia/Shanghai")
-    run(sh, D1, D2)
+    run(sh, D1, D2, models_only=True)
 
     def dau(s):
         t = overall(s.warehouse)
@@ -89,7 +89,7 @@ def test_configured_key_events(tmp_path):
         ],
     )
     settings = make_settings(tmp_path / "wh", landing, activity={"key_events": ["buy"]})
-    run(settings, D1, D1)
+    run(settings, D1, D1, models_only=True)
     days = read_table(settings.warehouse, "intermediate.int_user_days", "user_id")
     assert days.loc[days["is_active"], "user_id"].tolist() == ["u2"]
 

@@ -35,7 +35,7 @@ def warehouse(tmp_path_factory):
     (root / "landing" / "events").mkdir(parents=True)
     pd.DataFrame(rows).to_csv(root / "landing" / "events" / "events.csv", index=False)
     settings = make_settings(root, root / "landing")
-    run(settings, day(0), day(60))
+    run(settings, day(0), day(60), models_only=True)  # reads dbt tables only
     return settings.warehouse
 
 
