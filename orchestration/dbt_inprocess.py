@@ -79,9 +79,9 @@ _NOT_PARSE_INPUTS = frozenset({"path", "settings"})
 def leave_warehouse_location_out_of_parse_check() -> None:
     from dbt.adapters.duckdb.credentials import DuckDBCredentials
 
-    if getattr(DuckDBCredentials, "_userops_parse_keys", False):
-        return
-    original = DuckDBCredentials._connection_keys
+    original = getattr(DuckDBCredentials, "_connection_keys", None)
+    if original is None or getattr(DuckDBCredentials, "_userops_parse_keys", False):
+        return  # patched already, or a dbt-duckdb without it: dbt then parses fully
 
     def _connection_keys(self) -> tuple[str, ...]:
         return tuple(k for k in original(self) if k not in _NOT_PARSE_INPUTS)
