@@ -260,3 +260,52 @@ def retention(
                          "retained_on_or_after": after if observable else None})  # fmt: skip
             p, n = next_period(p, grain), n + 1
     return pd.DataFrame(rows)
+
+
+def lifecycle_daily(
+    units: pd.DataFrame,
+    last: dt.date,
+    churn_days: int = 30,
+    new_days: int = 7,
+    idle_days: int = 7,
+    declining_ratio: float = 0.5,
+    high_min: int = 12,
+    window: int = 28,
+) -> pd.DataFrame:
+    """The lifecycle stage of docs/METRICS.md per user and day, from the user's first
+    active day through `last`, with the stage of the day before (None on the first day)
+    and cur / prev. `units`: user_id, activity_date, units (engagement units of the
+    user's active days). Day by day, straight from the rules."""
+    rows = []
+    for user, g in units.groupby("user_id"):
+        per_day = dict(zip(g["activity_date"], g["units"], strict=True))
+        first = min(per_day)
+        history: list[int] = []  # units of each day from `first`, 0 when idle
+        previous = None
+        last_active = None  # the latest active day so far (days since `first`)
+        for day in days_between(first, last):
+            history.append(int(per_day.get(day, 0)))
+            i = len(history) - 1
+            before = last_active  # the latest active day before today
+            if history[i] > 0:
+                last_active = i
+            idle = i - last_active  # days since the latest active day (0: today)
+            cur = sum(history[max(0, i - window + 1):])
+            prev = sum(history[max(0, i - 2 * window + 1):max(0, i - window + 1)])
+            if idle >= churn_days:
+                stage = "churned"
+            elif history[i] > 0 and before is not None and i - before > churn_days:
+                stage = "reactivated"
+            elif i < new_days:
+                stage = "new"
+            elif idle >= idle_days or cur < declining_ratio * prev:
+                stage = "declining"
+            elif cur >= high_min:
+                stage = "mature"
+            else:
+                stage = "growing"
+            rows.append({"activity_date": day, "user_id": user, "lifecycle_stage": stage,
+                         "previous_stage": previous, "engagement_cur": cur,
+                         "engagement_prev": prev})  # fmt: skip
+            previous = stage
+    return pd.DataFrame(rows)
