@@ -25,6 +25,7 @@ DAILY_TABLES = {
     "marts.fct_retention_cohorts": "cohort_grain, cohort_period, period_number, breakdown, "
     "breakdown_value",
     "marts.fct_product_stage": "month_start",
+    "marts.fct_user_lifecycle_spans": "user_id, valid_from",
     "marts.fct_user_lifecycle_daily": "activity_date, user_id",
     "marts.fct_lifecycle_stage_counts": "activity_date, lifecycle_stage",
     "marts.fct_lifecycle_transitions": "activity_date, from_stage, to_stage",

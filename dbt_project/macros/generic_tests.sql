@@ -10,3 +10,21 @@
 {% test expression_is_true(model, expression, column_name=none) %}
     select * from {{ model }} where not ({{ expression }})
 {% endtest %}
+
+{#- Spans of one user tile the days from the first through the snapshot day: each span
+    starts the day after the one before ends, and the last ends on the snapshot day. So
+    the daily series built from them has exactly one row per user and day. -#}
+{% test lifecycle_spans_are_contiguous(model) %}
+    with ordered as (
+        select
+            user_id,
+            valid_from,
+            valid_to,
+            lead(valid_from) over (partition by user_id order by valid_from) as next_from
+        from {{ model }}
+    )
+    select *
+    from ordered
+    where (next_from is not null and next_from <> {{ add_days('valid_to', 1) }})
+        or (next_from is null and valid_to <> {{ snapshot_date() }})
+{% endtest %}

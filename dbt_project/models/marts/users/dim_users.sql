@@ -14,8 +14,8 @@ with snapshot as (
 
 stage as (
     select user_id, lifecycle_stage
-    from {{ ref('fct_user_lifecycle_daily') }}
-    where activity_date = (select snapshot_date from snapshot)
+    from {{ ref('fct_user_lifecycle_spans') }}
+    where (select snapshot_date from snapshot) between valid_from and valid_to
 ),
 
 {#- core: active in each of the last `weeks` 7-day blocks ending on the snapshot day -#}
