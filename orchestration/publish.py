@@ -7,6 +7,11 @@ new serving file whose views read only that folder, and swaps it in with `os.rep
 reader that opens the file gets the old or the new run, never a mix. The last `keep`
 run folders stay, so an open reader's files do not vanish under it.
 
+A marts *view* (a daily series over a table stored by change, such as
+`fct_user_lifecycle_daily` over `fct_user_lifecycle_spans`) is published as the same view
+over the published tables when it reads only marts tables, so a publish writes its source
+rows, not its expansion; any other view is written out as Parquet like a table.
+
 Personal user attributes (config `privacy.personal_attributes`) are hashed with a salt or
 dropped from `dim_users.attributes` before anything is written here.
 """
@@ -83,6 +88,43 @@ def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _views(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The marts views and their CREATE VIEW statements (DuckDB keeps a view's SQL with
+    its references as written: `marts.x`, no database name)."""
+    rows = con.execute(
+        "select view_name, sql from duckdb_views() "
+        "where schema_name = 'marts' and not internal order by view_name"
+    ).fetchall()
+    return {name: sql for name, sql in rows}
+
+
+def _portable_views(views: dict[str, str], folder: Path, tables: list[str]) -> dict[str, str]:
+    """The views that can be rebuilt over the Parquet files of `tables` in `folder`:
+    tried in a scratch connection, in dependency order (a view may read another)."""
+    scratch = duckdb.connect()
+    try:
+        scratch.execute("create schema marts")
+        for table in tables:
+            path = str(folder / f"{table}.parquet").replace("'", "''")
+            scratch.execute(f"create view marts.{table} as select * from read_parquet('{path}')")
+        portable: dict[str, str] = {}
+        pending = dict(views)
+        while pending:
+            progressed = False
+            for name, sql in list(pending.items()):
+                try:
+                    scratch.execute(sql)
+                except duckdb.Error:
+                    continue
+                portable[name] = pending.pop(name)
+                progressed = True
+            if not progressed:
+                break
+        return portable
+    finally:
+        scratch.close()
+
+
 def publish(
     con: duckdb.DuckDBPyConnection,
     serving_dir: Path,
@@ -100,7 +142,9 @@ def publish(
     shutil.rmtree(partial, ignore_errors=True)  # left over by a killed publish
     partial.mkdir(parents=True)
     rows: dict[str, int] = {}
-    for table in _tables(con):
+    views = _views(con)
+    tables = [t for t in _tables(con) if t not in views]
+    for table in tables:
         target = str(partial / f"{table}.parquet").replace("'", "''")
         protect = table == "dim_users" and privacy.personal_attributes
         if protect:
@@ -113,6 +157,15 @@ def publish(
             f"copy (select * from {source}) to '{target}' (format parquet)").fetchall()[0][0])
         if protect:
             con.unregister("_publish_frame")
+    portable = _portable_views(views, partial, tables)
+    for view in views:
+        if view in portable:  # its rows, counted without writing them
+            rows[view] = int(con.execute(f"select count(*) from marts.{view}").fetchone()[0])
+        else:
+            target = str(partial / f"{view}.parquet").replace("'", "''")
+            rows[view] = int(con.execute(
+                f"copy (select * from marts.{view}) to '{target}' (format parquet)"
+            ).fetchall()[0][0])
     (partial / "manifest.json").write_text(json.dumps({"stamp": stamp, "rows": rows}, indent=2))
     partial.rename(run_dir)  # the folder appears complete or not at all
 
@@ -122,9 +175,13 @@ def publish(
     try:
         serving.execute("create schema marts")
         for table in rows:
+            if table in portable:
+                continue
             path = str(run_dir / f"{table}.parquet").replace("'", "''")
             serving.execute(
                 f"create view marts.{table} as select * from read_parquet('{path}')")
+        for sql in portable.values():  # in the order they were built: dependencies first
+            serving.execute(sql)
         serving.execute(
             "create table publish_info as select ? as stamp, ? as run_dir, now() as published_at",
             [stamp, str(run_dir)],

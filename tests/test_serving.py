@@ -50,6 +50,28 @@ def _warehouse(tmp_path: Path, n: int) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def test_a_marts_view_over_marts_tables_is_published_as_a_view(tmp_path):
+    """The daily series over a table stored by change is rebuilt in the serving file over
+    the published source; a view that reads outside marts is written out as Parquet."""
+    con = _warehouse(tmp_path, 5)
+    con.execute("create or replace view marts.doubled as select x, 2 * x as y from marts.t1")
+    con.execute("create or replace view marts.on_doubled as select sum(y) as s from marts.doubled")
+    con.execute("create schema if not exists intermediate")
+    con.execute("create or replace table intermediate.hidden as select 7 as z")
+    con.execute("create or replace view marts.leaky as select z from intermediate.hidden")
+    done = publish(con, tmp_path / "serving", "20250101T000000Z-a")
+    written = sorted(p.stem for p in done.run_dir.glob("*.parquet"))
+    assert written == ["dim_users", "leaky", "t1"]  # no expansion of the marts-only views
+    assert done.rows["doubled"] == 5 and done.rows["on_doubled"] == 1 and done.rows["leaky"] == 1
+    con.close()
+    (tmp_path / "wh.duckdb").unlink()  # the serving file never reads the warehouse
+    serving = duckdb.connect(str(done.serving_file), read_only=True)
+    assert serving.execute("select sum(y) from marts.doubled").fetchone()[0] == 20
+    assert serving.execute("select s from marts.on_doubled").fetchone()[0] == 20
+    assert serving.execute("select z from marts.leaky").fetchone()[0] == 7
+    serving.close()
+
+
 def test_publish_writes_parquet_and_views_and_keeps_old_runs(tmp_path):
     con = _warehouse(tmp_path, 5)
     first = publish(con, tmp_path / "serving", "20250101T000000Z-a", keep=2)
