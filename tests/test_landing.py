@@ -305,3 +305,50 @@ def test_large_file_is_judged_alone_and_duplicates_never_count(tmp_path):
     report = sync_landing(con, landing, RULES, "run-2", max_bad_row_rate=0.03,
                           min_rows_per_file=10)
     assert report.reasons == {"duplicate_key": 20, "unparseable_time": 1}
+
+
+def test_blank_and_typed_values_are_judged_as_their_text_reads(tmp_path):
+    """The checks skip work on typed columns and on values whose first character is not
+    whitespace; each case here is decided as Python's str.strip() and the text would."""
+    folder = tmp_path / "landing" / "events"
+    folder.mkdir(parents=True)
+    ids = [" ", "\t\n", "", "\x01", " x ", "ü", "y" * 257, "\x0bz"]
+    pd.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(len(ids))],
+            "user_id": ids,
+            "event_name": ["search"] * len(ids),
+            "event_time": pd.to_datetime([GOOD] * len(ids), utc=True),
+            "session_id": [" ", None, "s", "\x01", "  ", "s", "s", "s"],
+        }
+    ).to_parquet(folder / "e.parquet")
+    orders = tmp_path / "landing" / "orders"
+    orders.mkdir()
+    pd.DataFrame(
+        {
+            "order_id": [1, 2, 3, 4],  # an INTEGER id: present, never oversized
+            "user_id": ["u1"] * 4,
+            "order_time": pd.to_datetime([GOOD, None, GOOD, GOOD], utc=True),
+            "amount": [1.5, 2.0, float("nan"), float("inf")],
+            "status": ["paid"] * 4,
+        }
+    ).to_parquet(orders / "o.parquet")
+    con = duckdb.connect()
+    sync_landing(con, tmp_path / "landing", RULES, "r", max_bad_row_rate=1.0)
+    quarantined = dict(con.execute(
+        "select source_row, reason from raw.quarantine where entity = 'events'").fetchall())
+    expected = {}
+    for row, value in enumerate(ids, start=1):
+        if value.strip(" \t\n\x0b\x0c\r") == "":
+            expected[row] = "null_id"
+        elif len(value) > 256:
+            expected[row] = "oversized_value"
+    assert quarantined == expected
+    kept = dict(con.execute("select event_id, user_id from raw.events").fetchall())
+    assert kept == {"e3": "\x01", "e4": "x", "e5": "ü", "e7": "z"}
+    sessions = dict(con.execute("select event_id, session_id from raw.events").fetchall())
+    assert sessions == {"e3": "\x01", "e4": None, "e5": "s", "e7": "s"}  # blank -> NULL
+    orders_q = dict(con.execute(
+        "select source_row, reason from raw.quarantine where entity = 'orders'").fetchall())
+    assert orders_q == {2: "null_time", 3: "bad_amount", 4: "bad_amount"}
+    assert con.execute("select order_id from raw.orders").fetchall() == [("1",)]

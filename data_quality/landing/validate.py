@@ -51,6 +51,32 @@ def _text(name: str, kind: str) -> str:
     return f"cast({col} as varchar)"
 
 
+# Types whose values print as short, never blank text (numbers, times, booleans): a value
+# is missing only when NULL (or NaN) and never oversized, so their checks need not cast
+# every value to text, which cost most of a landing (10 M events: 19 s of 35).
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+            "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "BOOLEAN", "DATE", "TIME",
+            "UUID")
+
+
+def _short_text(kind: str) -> bool:
+    return kind in _NUMERIC or kind.startswith(("TIMESTAMP", "DECIMAL", "TIME WITH"))
+
+
+def _missing(name: str, kind: str, text: str) -> str:
+    """The value is missing: NULL, NaN, or text that is blank."""
+    col = quote(name)
+    if kind in ("FLOAT", "DOUBLE"):
+        return f"({col} is null or isnan({col}))"
+    if _short_text(kind):
+        return f"({col} is null)"
+    # trim only a value that starts with whitespace (or a control character): a CASE
+    # evaluates each branch for the rows still undecided, and most values are decided
+    # by their first character
+    return (f"(case when {text} is null then true when ascii({text}) > 32 then false "
+            f"else trim({text}, {WHITESPACE}) = '' end)")
+
+
 def timestamp_sql(name: str, kind: str, text: str) -> str:
     """A column of DuckDB type `kind` (its text form `text`) as TIMESTAMPTZ, NULL when it
     is not an ISO 8601 time."""
@@ -69,10 +95,10 @@ def _column_checks(col: Column, kind: str | None, rules: ValidationRules
     if kind is None:  # the file lacks the column
         return ([("true", "missing_column")] if col.required else []), "null"
     text = _text(col.name, kind)
-    null = f"({text} is null or trim({text}, {WHITESPACE}) = '')"
+    null = _missing(col.name, kind, text)
     checks: list[tuple[str, str]] = []
     limit = MAX_VALUE_CHARS.get(col.kind)
-    if limit is not None:
+    if limit is not None and not _short_text(kind):  # their text is under 64 characters
         checks.append((f"(not {null} and length({text}) > {limit})", "oversized_value"))
     if col.kind == "id":
         checks.append((null, "null_id"))
@@ -126,15 +152,23 @@ def validation_sql(entity: Entity, columns: dict[str, str], rules: ValidationRul
         conditions.append((f"({raw} is not null and {raw} not in ({known}))",
                            "unknown_event_name", "event_name"))
     extra = [c for c in columns if c not in entity.column_names]
-    reason = ("case " + " ".join(f"when {c} then {literal(r)}" for c, r, _ in conditions)
-              + " end") if conditions else "cast(null as varchar)"
-    column = ("case " + " ".join(f"when {c} then {literal(n)}" for c, _, n in conditions)
-              + " end") if conditions else "cast(null as varchar)"
+    if not conditions:
+        return (f"select {FILE}, {ROW}, {', '.join(values)}, "
+                f"{_json_object(extra, [quote(c) for c in extra])} as extra, "
+                f"cast(null as varchar) as _reason, cast(null as varchar) as _column "
+                f"from {STAGED}")
+    # one CASE finds the first failing check; its number picks the reason and the column
+    # (two CASEs evaluated every condition twice)
+    check = ("case " + " ".join(f"when {c} then {i}" for i, (c, _, _) in
+                                enumerate(conditions, start=1)) + " end")
+    reasons = ", ".join(literal(r) for _, r, _ in conditions)
+    names = ", ".join(literal(n) for _, _, n in conditions)
     return (
+        f"select * exclude (_check), [{reasons}][_check] as _reason, "
+        f"[{names}][_check] as _column from ("
         f"select {FILE}, {ROW}, {', '.join(values)}, "
-        f"{_json_object(extra, [quote(c) for c in extra])} as extra, "
-        f"{reason} as _reason, {column} as _column "
-        f"from {STAGED}"
+        f"{_json_object(extra, [quote(c) for c in extra])} as extra, {check} as _check "
+        f"from {STAGED})"
     )
 
 
