@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 # Parameters outside this range on log scale mean the optimiser ran off to a boundary:
 # the data do not identify the model (for example nobody ever repeats).
 _LOG_BOUND = 12.0
+# Gamma-Gamma's q at which the spread of customers' mean spend (CV 1 / sqrt(q) = 3 %) is
+# no spread: the model's limit of one population mean (models/value.py)
+_GG_HOMOGENEOUS_Q = 1000.0
 
 
 class FitError(RuntimeError):
@@ -232,6 +235,17 @@ def fit_gamma_gamma(summary: pd.DataFrame) -> tuple[GammaGammaParams, FitDiagnos
     start = np.log([1.0, 1.0, max(float(np.mean(m)), 1e-3)])
     values, diag = _minimise(nll, start, "gamma_gamma", len(x), ["p", "q", "gamma"])
     params = GammaGammaParams(*values)
+    if params.q >= _GG_HOMOGENEOUS_Q:
+        # q -> infinity with gamma / q fixed is the boundary where customers' mean spend
+        # does not differ (its CV is 1 / sqrt(q)); the likelihood is flat along that ridge,
+        # so where the optimiser stops short of the box bound depends on the CPU's floating
+        # point, not on the data: judge the limit, not the bound
+        raise FitError(
+            f"gamma_gamma fit is degenerate: q = {params.q:.4g} and gamma = "
+            f"{params.gamma:.4g} ran to a bound of the model (q -> infinity: customers' mean "
+            f"spend differs by {100 / np.sqrt(params.q):.1f} % (CV), i.e. not at all); the "
+            "data do not identify the spread of spend between customers"
+        )
     if params.q <= 1:
         # the population mean spend p·γ/(q-1) is infinite: nothing sensible to publish
         raise FitError(f"Gamma-Gamma fit has q = {params.q:.3f} <= 1: mean spend is unbounded")
