@@ -39,3 +39,27 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+{#- An extra filter on a landed timestamp column (as landed, not converted) that lets
+    DuckDB skip the row groups outside the run window, for models that read the staged
+    events: the bounds of in_run_window are scalar subqueries over run_window, which
+    cannot prune a scan (a 10 M-event warehouse read every event to find one day's, 1.6 s
+    against 0.01 s), so here they are read when the model runs and written as literals,
+    widened by two days for any reporting time zone. The exact in_run_window filter stays
+    beside it. Nothing on a full build, in dbt unit tests (is_incremental false) or at
+    parse time. -#}
+{% macro landed_in_run_window(column) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set bounds -%}
+            select
+                cast({{ add_days('min(window_start)', -1 * var('lookback_days') - 2) }} as varchar),
+                cast({{ add_days('max(window_end)', 2) }} as varchar)
+            from {{ source('userops_meta', 'run_window') }}
+        {%- endset -%}
+        {%- set row = run_query(bounds).rows[0] -%}
+        {%- if row[0] is not none and row[1] is not none -%}
+            and {{ column }} >= cast('{{ row[0] }} 00:00:00+00' as timestamptz)
+            and {{ column }} < cast('{{ row[1] }} 00:00:00+00' as timestamptz)
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -15,6 +15,7 @@
 with events as (
     select * from {{ ref('stg_app__events') }}
     where {{ in_run_window('activity_date') }}
+        {{ landed_in_run_window('landed_event_time') }}
 ),
 
 without_id as (

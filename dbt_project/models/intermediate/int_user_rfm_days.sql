@@ -28,6 +28,7 @@ with parts as (
     select user_id, activity_date, 1 as r_events, 0 as f_events, 0.0 as m_amount
     from {{ ref('stg_app__events') }}
     where event_name = {{ sql_string(r_event) }} and {{ in_run_window('activity_date') }}
+        {{ landed_in_run_window('landed_event_time') }}
     {%- endif %}
     union all
     {%- if f_event is none %}
@@ -38,6 +39,7 @@ with parts as (
     select user_id, activity_date, 0, 1, 0.0
     from {{ ref('stg_app__events') }}
     where event_name = {{ sql_string(f_event) }} and {{ in_run_window('activity_date') }}
+        {{ landed_in_run_window('landed_event_time') }}
     {%- endif %}
     union all
     {%- if m_event is none %}
@@ -48,6 +50,7 @@ with parts as (
     select user_id, activity_date, 0, 0, coalesce({{ json_number('properties', m_property) }}, 0)
     from {{ ref('stg_app__events') }}
     where event_name = {{ sql_string(m_event) }} and {{ in_run_window('activity_date') }}
+        {{ landed_in_run_window('landed_event_time') }}
     {%- endif %}
 )
 

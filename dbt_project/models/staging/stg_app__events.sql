@@ -12,5 +12,8 @@ select
     coalesce(nullif(lower(trim(platform)), ''), 'unknown') as platform,
     nullif(trim(campaign_id), '') as campaign_id,
     properties,
-    {{ is_key_event('event_name') }} as is_key_event
+    {{ is_key_event('event_name') }} as is_key_event,
+    {#- the time as landed (zoned), untouched: a filter on it reaches the landing table's
+        scan, so a daily run skips the row groups of other days (landed_in_run_window) -#}
+    event_time as landed_event_time
 from source
