@@ -32,6 +32,10 @@ NUMERIC_FEATURES = [
 ]
 CATEGORICAL_FEATURES = ["tier", "channel"]
 FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+# What train_supervised reads of a labelled row. Bump TRAINING_VERSION when the training
+# code changes what it fits from the same rows: kept models are keyed by both.
+TRAINING_COLUMNS = ["feature_date", "user_id", *FEATURES, "is_churned"]
+TRAINING_VERSION = 1
 
 
 @dataclass
@@ -163,27 +167,28 @@ def training_sample(rows: pd.DataFrame, max_rows: int | None) -> pd.DataFrame:
     return rows.sample(n=max_rows, random_state=0).sort_index()
 
 
-def supervised_churn(
-    features: pd.DataFrame, horizon_days: int, min_training_rows: int, churn_days: int,
+def train_supervised(
+    labelled: pd.DataFrame, horizon_days: int, min_training_rows: int, churn_days: int,
     max_training_rows: int | None = None,
-) -> tuple[ChurnRun, pd.DataFrame]:
-    """Evaluate on the time split, then refit on every labelled row and score the scoring
-    day's users. Returns the run record and per-user scores (empty when history is short).
-    AUCs are on users active on the test day (recency below churn_days): the lapsed users
-    in the population would flatter any score. When the training rows cannot teach a
-    classifier (one label class, constant features), recency alone or the base rate
-    scores the users instead, and the run says so (status fallback)."""
-    train, test, test_day = time_split(features, horizon_days)
+) -> tuple[ChurnRun, object | None]:
+    """Evaluate on the time split, then refit on every labelled row (feature days with a
+    complete label). Returns the run record and the fitted model (a scikit-learn pipeline,
+    or the RecencyModel fallback), or None when history is too short. AUCs are on users
+    active on the test day (recency below churn_days): the lapsed users in the population
+    would flatter any score. When the training rows cannot teach a classifier (one label
+    class, constant features), recency alone or the base rate is the model instead, and
+    the run says so (status fallback). The result depends on the labelled rows and the
+    arguments only, so it can be kept and reused while they stay the same."""
+    train, test, test_day = time_split(labelled, horizon_days)
     run = ChurnRun(method="supervised", status="insufficient_history", test_day=test_day,
                    train_rows=len(train), test_rows=len(test))
-    scoring = features[features["is_scoring_day"]]
     if len(train) < min_training_rows or test.empty:
         run.message = (
             f"{len(train)} training rows (need {min_training_rows}) before "
             f"a labelled test day; history must span at least 2 x {horizon_days} days"
         )
         log.warning("churn model not trained: %s", run.message)
-        return run, scoring.iloc[0:0].assign(churn_probability=pd.Series(dtype=float))
+        return run, None
     train_days = pd.to_datetime(train["feature_date"])
     run.train_first_day, run.train_last_day = train_days.min().date(), train_days.max().date()
     available = len(train)
@@ -196,34 +201,58 @@ def supervised_churn(
     run.test_churn_rate = float(y_test.mean()) if len(y_test) else None
     run.baseline_auc = _auc(y_test, active["recency_days"].to_numpy(dtype=float))
 
-    labelled = training_sample(features[features["is_churned"].notna()], max_training_rows)
-    y_all = labelled["is_churned"].astype(bool).to_numpy()
+    everything = training_sample(labelled[labelled["is_churned"].notna()], max_training_rows)
+    y_all = everything["is_churned"].astype(bool).to_numpy()
     reason = degenerate_reason(train[FEATURES], y_train) or degenerate_reason(
-        labelled[FEATURES], y_all)
+        everything[FEATURES], y_all)
+    final: object
     if reason is None:
         model = _classifier().fit(train[FEATURES], y_train)
-        run.model_auc = _auc(y_test, model.predict_proba(active[FEATURES])[:, 1]
-                             if len(active) else np.array([]))
-        final = _classifier().fit(labelled[FEATURES], y_all)
-        probability = final.predict_proba(scoring[FEATURES])[:, 1] if len(scoring) else []
+        run.model_auc = _auc(y_test, predict_churn(model, active) if len(active)
+                             else np.array([]))
+        final = _classifier().fit(everything[FEATURES], y_all)
         run.status, run.scored_with = "ok", "supervised"
         run.message = "trained on earlier feature days, tested on the latest labelled one"
     else:
         evaluated = fit_recency_model(train["recency_days"].to_numpy(), y_train)
-        run.model_auc = _auc(y_test, evaluated.predict(active["recency_days"].to_numpy()))
-        final = fit_recency_model(labelled["recency_days"].to_numpy(), y_all)
-        probability = final.predict(scoring["recency_days"].to_numpy())
+        run.model_auc = _auc(y_test, predict_churn(evaluated, active))
+        final = fit_recency_model(everything["recency_days"].to_numpy(), y_all)
         run.status, run.scored_with = "fallback", final.method
         run.message = f"{reason}; scored with {_describe(final)}"
         run.details = {"fallback_intercept": final.intercept, "fallback_slope": final.slope}
         log.warning("churn model fell back: %s", run.message)
     if len(train) < available:
         run.message += f" (fitted on a fixed-seed sample of {len(train):,} of {available:,} rows)"
-    scored = scoring.copy()
-    scored["churn_probability"] = probability
     log.info("churn model (%s): AUC %s vs recency baseline %s on %d users of %s",
              run.scored_with, run.model_auc, run.baseline_auc, run.test_rows, test_day)
-    return run, scored
+    return run, final
+
+
+def predict_churn(model: object, rows: pd.DataFrame) -> np.ndarray:
+    """P(churn) of each row from a model that train_supervised returned."""
+    if isinstance(model, RecencyModel):
+        return model.predict(rows["recency_days"].to_numpy())
+    if rows.empty:
+        return np.array([], dtype=float)
+    return model.predict_proba(rows[FEATURES])[:, 1]
+
+
+def supervised_churn(
+    features: pd.DataFrame, horizon_days: int, min_training_rows: int, churn_days: int,
+    max_training_rows: int | None = None,
+) -> tuple[ChurnRun, pd.DataFrame]:
+    """train_supervised on the labelled rows, then score the scoring day's users. Returns
+    the run record and per-user scores (empty when history is short)."""
+    run, model = train_supervised(features[features["is_churned"].notna()], horizon_days,
+                                  min_training_rows, churn_days, max_training_rows)
+    return run, score_scoring_rows(model, features[features["is_scoring_day"]])
+
+
+def score_scoring_rows(model: object | None, scoring: pd.DataFrame) -> pd.DataFrame:
+    """The scoring day's rows with their churn_probability (none without a model)."""
+    if model is None:
+        return scoring.iloc[0:0].assign(churn_probability=pd.Series(dtype=float))
+    return scoring.assign(churn_probability=predict_churn(model, scoring))
 
 
 def _describe(model: RecencyModel) -> str:
@@ -338,11 +367,22 @@ def _with_bands(scores: pd.DataFrame, s: ChurnSettings) -> pd.DataFrame:
 
 def score_event_users(features: pd.DataFrame, s: ChurnSettings) -> tuple[ChurnRun, pd.DataFrame]:
     """Event data: the supervised model (or its fallback) on int_churn_features rows."""
-    run, scored = supervised_churn(features, s.horizon_days, s.min_training_rows, s.churn_days,
-                                   s.max_training_rows)
+    run, model = train_event_model(features[features["is_churned"].notna()], s)
+    return run, event_scores(run, model, features[features["is_scoring_day"]], s)
+
+
+def train_event_model(labelled: pd.DataFrame, s: ChurnSettings) -> tuple[ChurnRun, object | None]:
+    return train_supervised(labelled, s.horizon_days, s.min_training_rows, s.churn_days,
+                            s.max_training_rows)
+
+
+def event_scores(run: ChurnRun, model: object | None, scoring: pd.DataFrame,
+                 s: ChurnSettings) -> pd.DataFrame:
+    """Per-user scores of the scoring day's rows with a model from train_event_model."""
+    scored = score_scoring_rows(model, scoring)
     scores = scored[["user_id", "recency_days", "tier", "channel", "churn_probability"]].copy()
     scores["method"] = run.scored_with
-    return run, _with_bands(scores, s)
+    return _with_bands(scores, s)
 
 
 def score_buyers(calibration: pd.DataFrame, current: pd.DataFrame, clv: pd.DataFrame,

@@ -94,3 +94,16 @@ def test_winback_ranks_value_times_return():
     assert wb["winback_rank"].tolist() == [1, 2, 3, 4]
     assert "d" not in set(wb["user_id"])  # low risk is not a win-back case
     assert churn.winback_list(c, min_probability=0.3)["user_id"].tolist() == ["b", "e"]
+
+
+def test_training_is_deterministic_so_a_kept_model_scores_as_a_retrain_would():
+    snapshot = dt.date(2025, 3, 31)
+    days = [snapshot - dt.timedelta(days=7 * k) for k in range(12)][::-1]
+    f = _features(days, 60, snapshot, horizon=14)
+    labelled, scoring = f[f["is_churned"].notna()], f[f["is_scoring_day"]]
+    s = churn.ChurnSettings(horizon_days=14, max_training_rows=300)
+    (run_a, model_a), (run_b, model_b) = (churn.train_event_model(labelled, s) for _ in "ab")
+    assert run_a == run_b and run_a.status == "ok"
+    a, b = (churn.event_scores(r, m, scoring, s) for r, m in ((run_a, model_a), (run_b, model_b)))
+    pd.testing.assert_frame_equal(a, b)
+    assert churn.event_scores(run_a, None, scoring, s).empty  # no model: no scores

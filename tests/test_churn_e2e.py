@@ -117,9 +117,21 @@ def test_clv_fit_metadata_and_dim_users(churn_run):
     assert (merged["risk_band"] == merged["risk_band_s"]).all()
 
 
-def test_rerun_keeps_one_model_run_per_day(churn_run):
+def test_rerun_keeps_one_model_run_per_day_and_reuses_the_model(churn_run):
     settings, _ = churn_run
+    before = read_table(settings.warehouse, "marts.user_churn_scores", "user_id")
+    first = read_table(settings.warehouse, "marts.churn_model_runs", "snapshot_date")
+    kept = read_table(settings.warehouse, "_userops.fitted_models", "name")
     run(settings, LAST, LAST)
     runs = read_table(settings.warehouse, "marts.churn_model_runs", "snapshot_date")
     assert len(runs) == 1 and json.loads(runs.iloc[0]["details"]) == {}
+    assert runs.iloc[0]["run_id"] != first.iloc[0]["run_id"]  # recorded by the rerun ...
+    # ... which found its training rows unchanged and scored with the kept model
+    assert read_table(settings.warehouse, "_userops.fitted_models", "name")[
+        ["run_id", "fingerprint"]].equals(kept[["run_id", "fingerprint"]])
+    assert pd.Timestamp(runs.iloc[0]["model_trained_on"]).date() == LAST
+    for column in ("model_auc", "baseline_auc", "train_rows", "test_day"):
+        assert runs.iloc[0][column] == first.iloc[0][column], column
+    after = read_table(settings.warehouse, "marts.user_churn_scores", "user_id")
+    pd.testing.assert_frame_equal(before, after)
     assert Path(settings.warehouse).exists()

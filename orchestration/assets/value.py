@@ -6,6 +6,8 @@ the warehouse resource. A model that falls back (a degenerate fit, one label cla
 publishes its stated fallback; a WARN check on the asset says so, with the reason.
 """
 
+import dataclasses
+import importlib.metadata
 import json
 
 import pandas as pd
@@ -23,6 +25,7 @@ from dagster import (
 
 from models import churn, rfm
 from models.value import ModelRun, score_clv
+from orchestration import model_store
 from orchestration.dbt_helpers import read_built_through
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import Settings
@@ -34,6 +37,7 @@ CHURN_KEY = AssetKey(["marts", "user_churn_scores"])
 RUNS_KEY = AssetKey(["marts", "churn_model_runs"])
 WINBACK_KEY = AssetKey(["marts", "user_winback"])
 FIT_CHECK = "models_fit_cleanly"
+CHURN_MODEL = "churn_supervised"  # its name in the model store
 
 # History tables: one row per snapshot day and model, replaced on rerun. New columns go
 # at the end, so warehouses built before them take them in place (upsert adds them).
@@ -43,6 +47,7 @@ CHURN_RUNS_COLUMNS = {
     "train_rows": "bigint", "test_rows": "bigint", "test_churn_rate": "double",
     "model_auc": "double", "baseline_auc": "double", "details": "varchar",
     "run_id": "varchar", "recorded_at": "timestamptz", "scored_with": "varchar",
+    "model_trained_on": "date",
 }
 VALUE_RUNS_COLUMNS = {
     "snapshot_date": "date", "model": "varchar", "status": "varchar", "method": "varchar",
@@ -164,10 +169,12 @@ def build_value_assets(settings: Settings):
     def churn_scores(context: AssetExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect() as con:
             snapshot = read_built_through(con)
+        trained_on = snapshot
         if uses_events(warehouse):
-            features = warehouse.query(
-                "select * from intermediate.int_churn_features order by feature_date, user_id")
-            run, scores = churn.score_event_users(features, settings_)
+            run, model, trained_on = _event_model(context, warehouse, snapshot)
+            scoring = warehouse.query("select * from intermediate.int_churn_features "
+                                      "where is_scoring_day order by user_id")
+            scores = churn.event_scores(run, model, scoring, settings_)
         else:
             run, scores = churn.score_buyers(
                 warehouse.query('select calibration_end, user_id, frequency, recency, "T", '
@@ -180,7 +187,8 @@ def build_value_assets(settings: Settings):
                 settings_)
         scores.insert(0, "snapshot_date", snapshot)
         warehouse.replace("marts.user_churn_scores", scores)
-        warehouse.upsert("marts.churn_model_runs", _churn_run_row(snapshot, run, context.run_id),
+        warehouse.upsert("marts.churn_model_runs",
+                         _churn_run_row(snapshot, run, context.run_id, trained_on),
                          keys=("snapshot_date", "method"), columns=CHURN_RUNS_COLUMNS)
         metadata = {k: v for k, v in run.as_row().items() if v is not None}
         metadata = {k: (str(v) if not isinstance(v, int | float) else v)
@@ -191,6 +199,31 @@ def build_value_assets(settings: Settings):
         yield MaterializeResult(asset_key=RUNS_KEY, metadata=metadata)
         yield _fit_check([{"name": f"churn_{run.method}", "status": run.status,
                            "reason": run.message}])
+
+    training_settings = {**dataclasses.asdict(settings_), "version": churn.TRAINING_VERSION,
+                         "scikit-learn": importlib.metadata.version("scikit-learn")}
+
+    def _event_model(context: AssetExecutionContext, warehouse: WarehouseResource, snapshot):
+        """The supervised model for these training rows: the kept one when its fingerprint
+        matches (orchestration/model_store.py), else trained now and kept."""
+        labelled = "is_churned is not null"
+        with warehouse.connect() as con:
+            key = model_store.rows_fingerprint(
+                con, "intermediate.int_churn_features", churn.TRAINING_COLUMNS, labelled,
+                training_settings)
+            kept = model_store.load(con, CHURN_MODEL, key)
+        if kept is not None:
+            run, model = kept.fitted
+            context.log.info("churn: training rows unchanged since %s; scoring with that "
+                             "day's model", kept.trained_snapshot)
+            return run, model, kept.trained_snapshot
+        rows = warehouse.query(
+            f"select {', '.join(churn.TRAINING_COLUMNS)} from intermediate.int_churn_features "
+            f"where {labelled} order by feature_date, user_id")
+        run, model = churn.train_event_model(rows, settings_)
+        with warehouse.connect() as con:
+            model_store.save(con, CHURN_MODEL, key, (run, model), snapshot, context.run_id)
+        return run, model, snapshot
 
     @asset(
         key=WINBACK_KEY,
@@ -222,10 +255,11 @@ def _value_runs(snapshot, runs: list[ModelRun], run_id: str) -> pd.DataFrame:
     } for r in runs])
 
 
-def _churn_run_row(snapshot, run: churn.ChurnRun, run_id: str) -> pd.DataFrame:
+def _churn_run_row(snapshot, run: churn.ChurnRun, run_id: str, trained_on) -> pd.DataFrame:
     row = run.as_row()
     row.update(snapshot_date=snapshot, details=json.dumps(run.details, sort_keys=True),
-               run_id=run_id, recorded_at=pd.Timestamp.now(tz="UTC"))
+               run_id=run_id, recorded_at=pd.Timestamp.now(tz="UTC"),
+               model_trained_on=trained_on)
     return pd.DataFrame([{c: row.get(c) for c in CHURN_RUNS_COLUMNS}])
 
 
