@@ -1,12 +1,15 @@
 {{ config(tags=['daily']) }}
 
 {#- Training and scoring rows of the supervised churn model (docs/METRICS.md, "Churn
-    scoring"): on feature days every churn_snapshot_every_days back from the snapshot day
-    (the snapshot day itself is the scoring day), one row per user active within
+    scoring"): on feature days on a fixed calendar grid, the days whose number since
+    1970-01-01 is a multiple of churn_snapshot_every_days, and on the snapshot day (the
+    scoring day), one row per user active within
     2 x lifecycle_churn_days: users not yet churned, and the recently churned whom a
     win-back can still reach. The label is_churned = no activity in the next
     churn_horizon_days; null while those days have not all happened. Features use only
-    days up to the feature day. -#}
+    days up to the feature day. The grid does not move with the snapshot day, so the
+    labelled rows change only when a new grid day's label completes (or late data touch
+    them), and the trained model is kept until then (orchestration/model_store.py). -#}
 
 {%- set every = var('churn_snapshot_every_days') | int %}
 {%- set horizon = var('churn_horizon_days') | int %}
@@ -22,7 +25,8 @@ with bounds as (
 feature_days as (
     select activity_date as feature_date
     from ({{ day_spine('(select first_date from bounds)', '(select snapshot_date from bounds)') }}) as d
-    where {{ dbt.datediff('activity_date', '(select snapshot_date from bounds)', 'day') }} % {{ every }} = 0
+    where {{ dbt.datediff("cast('1970-01-01' as date)", 'activity_date', 'day') }} % {{ every }} = 0
+        or activity_date = (select snapshot_date from bounds)
 ),
 
 history as (
