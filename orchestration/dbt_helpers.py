@@ -30,7 +30,8 @@ def write_run_window(
     """Record the days this run builds, and `built_through`: the latest day the
     daily tables hold afterwards (a rerun of an old day keeps it; a full
     refresh, which drops later days, resets it). Snapshots are taken as of it. And
-    `full_build`: a full refresh or a first run, which builds every day up to `last`."""
+    `full_build`: a full refresh or a first run, which builds every day up to `last`; and
+    `previous_built_through`, the `built_through` before this run (null on a full build)."""
     con.execute("create schema if not exists _userops")
     previous = None
     exists = con.execute(
@@ -41,12 +42,14 @@ def write_run_window(
         previous = con.execute(f"select max(built_through) from {RUN_WINDOW_TABLE}").fetchone()[0]
     full_build = full_refresh or previous is None
     built_through = last if full_build else max(previous, last)
-    # full_build: every day up to window_end is built (and tested), not the window alone
+    # full_build: every day up to window_end is built (and tested), not the window alone;
+    # previous_built_through: where the tables stood before this run (models whose rows
+    # look past their own day rebuild from the earlier of it and the window)
     con.execute(
         f"create or replace table {RUN_WINDOW_TABLE} as select cast(? as date) as window_start, "
         "cast(? as date) as window_end, cast(? as date) as built_through, "
-        "cast(? as boolean) as full_build",
-        [first, last, built_through, full_build],
+        "cast(? as boolean) as full_build, cast(? as date) as previous_built_through",
+        [first, last, built_through, full_build, None if full_build else previous],
     )
     return built_through
 

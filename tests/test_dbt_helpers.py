@@ -80,11 +80,14 @@ def test_write_run_window_tracks_built_through():
     assert write_run_window(con, day(1), day(10)) == day(10)
     assert write_run_window(con, day(3), day(3)) == day(10)  # a rerun of an old day keeps it
     assert con.execute("select * from _userops.run_window").fetchall() == [
-        (day(3), day(3), day(10), False)
+        (day(3), day(3), day(10), False, day(10))
     ]
     assert write_run_window(con, day(1), day(5), full_refresh=True) == day(5)  # later days gone
-    assert con.execute("select full_build from _userops.run_window").fetchone() == (True,)
+    assert con.execute("select full_build, previous_built_through "
+                       "from _userops.run_window").fetchone() == (True, None)
     assert write_run_window(con, day(6), day(6)) == day(6)
+    assert con.execute("select previous_built_through from _userops.run_window"
+                       ).fetchone() == (day(5),)
 
 
 def test_the_first_run_is_a_full_build():

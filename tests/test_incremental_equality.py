@@ -59,7 +59,11 @@ def test_incremental_equals_backfill_equals_full_refresh_and_reruns_are_idempote
     params = GeneratorParams(users=150, days=8, seed=5)
     landing, days = generated_landing(tmp_path, params)
 
-    daily = make_settings(tmp_path / "daily", landing, incremental={"lookback_days": 2})
+    # a short churn horizon and grid, so labels complete within the eight days and the
+    # incremental int_churn_features has labels to get right
+    config = {"incremental": {"lookback_days": 2},
+              "churn": {"horizon_days": 2, "snapshot_every_days": 2}}
+    daily = make_settings(tmp_path / "daily", landing, **config)
     # the days before the last build the dbt models alone: the snapshot tables (scores,
     # dim_users, win-back) are a function of the last day's state, which the last run
     # builds in full, so every table below is still compared
@@ -68,7 +72,11 @@ def test_incremental_equals_backfill_equals_full_refresh_and_reruns_are_idempote
     run(daily, days[-1], days[-1])
     by_day = _tables(daily)
 
-    backfill = make_settings(tmp_path / "backfill", landing, incremental={"lookback_days": 2})
+    features = by_day["intermediate.int_churn_features"]
+    assert features["is_churned"].notna().sum() > 50 and features["is_churned"].isna().any()
+    assert features["feature_date"].nunique() >= 4
+
+    backfill = make_settings(tmp_path / "backfill", landing, **config)
     run(backfill, days[0], days[-1])
     _assert_same(by_day, _tables(backfill), "day by day vs one backfill run")
 

@@ -40,6 +40,30 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The first day to rebuild of a model whose row for day d reads the days up to
+    d + `reach` (a label over the days after it) and which holds rows through the snapshot
+    day: `reach` days before the earlier of the window's first rebuilt day and the day the
+    tables were built through before this run (so labels that were incomplete then are
+    completed now, and a skipped day is caught up). 1900-01-01 on a full build. -#}
+{% macro rebuild_from(reach) -%}
+    {%- if is_incremental() -%}
+        {%- set lower = add_days('min(window_start)', -1 * var('lookback_days')) -%}
+        (select {{ add_days('least(' ~ lower ~ ', coalesce(min(previous_built_through), ' ~ lower ~ '))', -1 * reach) }}
+         from {{ source('userops_meta', 'run_window') }})
+    {%- else -%}
+        cast('1900-01-01' as date)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre_hook of the models that use rebuild_from: drop their rows from that day on. -#}
+{% macro delete_from_rebuild_day(column, reach) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ column }} >= {{ rebuild_from(reach) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
 {#- An extra filter on a landed timestamp column (as landed, not converted) that lets
     DuckDB skip the row groups outside the run window, for models that read the staged
     events: the bounds of in_run_window are scalar subqueries over run_window, which

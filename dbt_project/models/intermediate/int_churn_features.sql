@@ -1,4 +1,11 @@
-{{ config(tags=['daily']) }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ delete_from_rebuild_day('feature_date', var('churn_horizon_days') | int) }}",
+        tags=['daily'],
+    )
+}}
 
 {#- Training and scoring rows of the supervised churn model (docs/METRICS.md, "Churn
     scoring"): on feature days on a fixed calendar grid, the days whose number since
@@ -9,7 +16,12 @@
     churn_horizon_days; null while those days have not all happened. Features use only
     days up to the feature day. The grid does not move with the snapshot day, so the
     labelled rows change only when a new grid day's label completes (or late data touch
-    them), and the trained model is kept until then (orchestration/model_store.py). -#}
+    them), and the trained model is kept until then (orchestration/model_store.py).
+
+    Incremental: a feature day's row reads the days up to it and, for its label, the
+    churn_horizon_days after it, so a run rebuilds the feature days from rebuild_from
+    (the window's first day less lookback and horizon) through the snapshot day: a few
+    grid days and the scoring day, not the whole history. -#}
 
 {%- set every = var('churn_snapshot_every_days') | int %}
 {%- set horizon = var('churn_horizon_days') | int %}
@@ -29,6 +41,12 @@ feature_days as (
         or activity_date = (select snapshot_date from bounds)
 ),
 
+rebuilt_days as (
+    select feature_date
+    from feature_days
+    where feature_date >= {{ rebuild_from(horizon) }}
+),
+
 history as (
     select
         f.feature_date,
@@ -46,7 +64,7 @@ history as (
         sum(case when ud.activity_date > {{ add_days('f.feature_date', -window) }}
             then ud.revenue else 0 end) as revenue_cur,
         sum(ud.revenue) as revenue_lookback
-    from feature_days as f
+    from rebuilt_days as f
     inner join {{ ref('int_user_days') }} as ud
         on ud.activity_date <= f.feature_date
         and ud.activity_date > {{ add_days('f.feature_date', -lookback) }}
@@ -55,7 +73,7 @@ history as (
 
 returned as (
     select distinct f.feature_date, ud.user_id
-    from feature_days as f
+    from rebuilt_days as f
     inner join {{ ref('int_user_days') }} as ud
         on ud.is_active
         and ud.activity_date > f.feature_date
