@@ -42,8 +42,8 @@ class Suite:
     expectations: tuple[Expect, ...]
     blocking: bool = True  # a failure means wrong numbers would be published
     # Which rows a run validates, so that its cost follows the run, not the history:
-    # "all"; "run" = the rows this run landed (raw tables; older rows were validated when
-    # they landed); "window" = the days this run rebuilt (per user-day tables).
+    # "all" (the per-user score tables, replaced whole every run); "run" = the rows this
+    # run landed (raw tables; older rows were validated when they landed).
     scope: str = "all"
 
 
@@ -91,13 +91,6 @@ def in_set(col: str, values: list[str]) -> Expect:
     return Expect("ExpectColumnValuesToBeInSet", {"column": col, "value_set": values})
 
 
-def at_least(a: str, b: str) -> Expect:
-    """a >= b on every row where both are present."""
-    return Expect("ExpectColumnPairValuesAToBeGreaterThanB",
-                  {"column_A": a, "column_B": b, "or_equal": True,
-                   "ignore_row_if": "either_value_is_missing"})
-
-
 def _raw_suites() -> list[Suite]:
     suites = []
     for entity in ENTITIES.values():
@@ -110,38 +103,11 @@ def _raw_suites() -> list[Suite]:
     return suites
 
 
-def _mart_suites() -> list[Suite]:
+def _score_suites() -> list[Suite]:
+    """The tables Python writes (models/ via orchestration/assets/value.py). The dbt
+    models have their checks as dbt tests in their yml, one quality system per table."""
     m = "marts."
     return [
-        Suite("fct_active_users_daily", m + "fct_active_users_daily", (
-            unique("activity_date", "breakdown", "breakdown_value"),
-            not_null("dau"), at_least("wau", "dau"), at_least("mau", "wau"),
-            rate("stickiness"), between("dau", 0, None))),
-        Suite("fct_retention_cohorts", m + "fct_retention_cohorts", (
-            unique("cohort_grain", "cohort_period", "period_number", "breakdown",
-                   "breakdown_value"),
-            rate("retention_rate_on"), rate("retention_rate_on_or_after"),
-            at_least("retained_on_or_after", "retained_on"),
-            at_least("cohort_size", "retained_on_or_after"))),
-        # cohort sizes equal the cohort's new users (a derived frame, see CROSS_CHECKS)
-        Suite("retention_cohort_sizes", "cohort_size_vs_new_users", (
-            Expect("ExpectColumnValuesToBeBetween",
-                   {"column": "difference", "min_value": 0, "max_value": 0}),)),
-        Suite("fct_growth_accounting", m + "fct_growth_accounting", (
-            unique("grain", "period_start"), rate("churn_rate"),
-            between("active_users", 0, None))),
-        Suite("fct_user_engagement_daily", m + "fct_user_engagement_daily", (
-            unique("activity_date", "user_id"), between("engagement_index", 0, None)),
-            scope="window"),
-        Suite("fct_revenue_daily", m + "fct_revenue_daily", (
-            unique("activity_date"), rate("first_purchase_conversion"),
-            between("paying_users", 0, None), at_least("gmv_gross", "refunds"))),
-        Suite("fct_repeat_purchase", m + "fct_repeat_purchase", (
-            rate("repeat_rate_short"), rate("repeat_rate_long"), rate("second_to_third_rate"),
-            at_least("buyers", "second_buyers"))),
-        Suite("dim_user_purchase_summary", m + "dim_user_purchase_summary", (
-            unique("user_id"), not_null("monetary_value"), at_least("T", "recency"),
-            between("frequency", 0, None))),
         Suite("user_rfm", m + "user_rfm", (
             unique("user_id"), between("r_score", 1, 5), between("f_score", 1, 5),
             between("m_score", 1, 5), not_null("rfm11_segment"), not_null("cn8_segment"))),
@@ -152,7 +118,6 @@ def _mart_suites() -> list[Suite]:
         Suite("user_churn_scores", m + "user_churn_scores", (
             unique("user_id"), not_null("churn_probability"), rate("churn_probability"),
             in_set("risk_band", ["low", "medium", "high", "churned"]))),
-        Suite("dim_users", m + "dim_users", (unique("user_id"), not_null("user_id"))),
         # a signal, not a blocker: many churned users is news, not a wrong number
         Suite("user_winback", m + "user_winback", (
             unique("user_id"), rate("p_return"), between("priority", 0, None)),
@@ -160,43 +125,21 @@ def _mart_suites() -> list[Suite]:
     ]
 
 
-SUITES: dict[str, Suite] = {s.name: s for s in _raw_suites() + _mart_suites()}
-
-# Suites over a query rather than a table: name -> SQL producing the frame.
-CROSS_CHECKS = {
-    "cohort_size_vs_new_users": """
-        select c.cohort_period, c.cohort_size, coalesce(n.new_users, 0) as new_users,
-            c.cohort_size - coalesce(n.new_users, 0) as difference
-        from marts.fct_retention_cohorts as c
-        left join (
-            select cohort_date, count(*) as new_users
-            from intermediate.int_user_cohorts group by cohort_date
-        ) as n on n.cohort_date = c.cohort_period
-        where c.cohort_grain = 'day' and c.breakdown = 'all' and c.period_number = 0
-    """,
-}
+SUITES: dict[str, Suite] = {s.name: s for s in _raw_suites() + _score_suites()}
 
 
-# rows of one run that a raw or window suite validates at most (10 M events: 45 s at 1 M)
+# rows of one run that a raw suite validates at most (10 M events: 45 s at 1 M)
 MAX_ROWS = 200_000
 
 
-def suite_query(suite: Suite, run_id: str, lookback_days: int) -> tuple[str, list[Any]]:
+def suite_query(suite: Suite, run_id: str) -> tuple[str, list[Any]]:
     """The SQL (and its parameters) that selects the rows `suite` validates in a run."""
-    if suite.table in CROSS_CHECKS:
-        return CROSS_CHECKS[suite.table], []
     if suite.scope == "run":
         # GX validates in pandas: a first landing of 100 M events would not fit in memory,
         # so a large run is validated on a fixed-seed sample of its rows. Every row passed
         # the same rules in the landing's own validation (data_quality/landing) already.
         return (f"select * from (select * from {suite.table} where run_id = ?) "
                 f"using sample reservoir({MAX_ROWS} rows) repeatable (7)", [run_id])
-    if suite.scope == "window":
-        # sampled like a run's raw rows: a first build of 100 M events rebuilds 35 M user-days,
-        # a 3 GB frame; dbt's tests of the table check every rebuilt row
-        return (f"select * from (select * from {suite.table} where activity_date >= "
-                "(select min(window_start) from _userops.run_window) - cast(? as integer)) "
-                f"using sample reservoir({MAX_ROWS} rows) repeatable (7)", [lookback_days])
     return f"select * from {suite.table}", []
 
 

@@ -43,7 +43,7 @@ def build_definitions(settings: Settings) -> Definitions:
     marts = sorted({k for a in built for k in a.keys if k.path[0] == "marts"}, key=str)
     publish = build_publish_asset(settings, marts)
     producers = {k: a.node_def.name for a in [landing, *built] for k in a.keys}
-    gx_checks = build_quality_checks(producers, settings.config.incremental.lookback_days)
+    gx_checks = build_quality_checks(producers)
     job = define_asset_job(DAILY_JOB, selection=AssetSelection.all(),
                            description="Land, build, score, check and publish the days of "
                            "the run window (orchestration/window.py).")

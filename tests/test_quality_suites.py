@@ -3,11 +3,14 @@ wrong numbers from being published."""
 
 import dataclasses
 import datetime as dt
+import json
 
+import duckdb
 import pandas as pd
 import pytest
 
 from data_quality import suites
+from orchestration.dbt_project import MANIFEST
 from orchestration.publish import SERVING_FILE
 from orchestration.runner import RunError
 from tests.conftest import SMALL, make_settings, run
@@ -15,19 +18,17 @@ from tests.conftest import SMALL, make_settings, run
 
 def test_failures_name_expectation_column_and_examples():
     frame = pd.DataFrame({
-        "activity_date": ["d1", "d1", "d2"], "breakdown": ["all"] * 3,
-        "breakdown_value": ["all"] * 3,
-        "dau": [5, 3, 9], "wau": [4, 8, 9], "mau": [10, 10, 9], "stickiness": [0.5, 0.3, 1.5],
+        "user_id": ["a", "a", "b"], "r_score": [5, 3, 7], "f_score": [1, 2, 3],
+        "m_score": [1, 1, 1], "rfm11_segment": ["x", None, "y"], "cn8_segment": ["p"] * 3,
     })
-    result = suites.run_suite(suites.SUITES["fct_active_users_daily"], frame)
+    result = suites.run_suite(suites.SUITES["user_rfm"], frame)
     assert not result.success
     by = {(f.expectation, f.column): f for f in result.failures}
-    wau = by[("ExpectColumnPairValuesAToBeGreaterThanB", "wau, dau")]
-    assert (wau.unexpected_count, wau.examples) == (1, [[4, 5]])
-    assert by[("ExpectColumnValuesToBeBetween", "stickiness")].examples == [1.5]
-    dup = by[("ExpectCompoundColumnsToBeUnique", "activity_date, breakdown, breakdown_value")]
-    assert dup.unexpected_count == 2
-    assert ("ExpectColumnPairValuesAToBeGreaterThanB", "mau, wau") not in by
+    r = by[("ExpectColumnValuesToBeBetween", "r_score")]
+    assert (r.unexpected_count, r.examples) == (1, [7])
+    assert by[("ExpectColumnValuesToBeUnique", "user_id")].unexpected_count == 2
+    assert by[("ExpectColumnValuesToNotBeNull", "rfm11_segment")].unexpected_count == 1
+    assert ("ExpectColumnValuesToBeBetween", "f_score") not in by
 
 
 def test_nan_probability_and_missing_column_fail():
@@ -41,41 +42,56 @@ def test_nan_probability_and_missing_column_fail():
     assert any("column missing" in str(f.examples) for f in clv.failures)
 
 
-def test_every_raw_entity_and_published_score_has_a_suite():
+def test_every_raw_entity_and_python_table_has_a_suite_and_no_dbt_model_does():
+    """One quality system per table: Great Expectations for the raw tables and the tables
+    Python writes, dbt tests (in the models' yml) for the dbt models."""
     names = set(suites.SUITES)
-    assert {"raw_events", "raw_users", "raw_orders"} <= names
-    assert {"user_rfm", "user_clv", "user_churn_scores", "fct_active_users_daily",
-            "fct_retention_cohorts", "retention_cohort_sizes"} <= names
+    assert {"raw_events", "raw_users", "raw_orders", "user_rfm", "user_clv",
+            "user_churn_scores", "user_winback"} <= names
+    manifest = json.loads(MANIFEST.read_text())
+    dbt_models = {f"{n['schema']}.{n['name']}" for n in manifest["nodes"].values()
+                  if n["resource_type"] == "model"}
+    assert dbt_models and not {s.table for s in suites.SUITES.values()} & dbt_models
 
 
 def test_a_blocking_failure_stops_the_publish(tmp_path, small_landing, monkeypatch):
     impossible = suites.Expect("ExpectColumnValuesToBeBetween",
-                               {"column": "dau", "min_value": 0, "max_value": 0})
-    suite = suites.SUITES["fct_active_users_daily"]
+                               {"column": "r_score", "min_value": 0, "max_value": 0})
+    suite = suites.SUITES["user_rfm"]
     monkeypatch.setitem(suites.SUITES, suite.name, dataclasses.replace(
         suite, expectations=(*suite.expectations, impossible)))
     settings = make_settings(tmp_path, small_landing)
-    with pytest.raises(RunError, match=r"gx_fct_active_users_daily failed .*dau"):
+    with pytest.raises(RunError, match=r"gx_user_rfm failed .*r_score"):
         run(settings, SMALL.start, SMALL.start + dt.timedelta(days=6))
     assert not (settings.serving / SERVING_FILE).exists()
 
 
-@pytest.mark.parametrize("rows, expected", [(30, 30), (500, 100)])
-def test_window_suite_reads_the_rebuilt_days_and_samples_a_large_window(monkeypatch, rows,
-                                                                         expected):
-    import duckdb
+def test_a_failing_dbt_test_stops_the_publish(tmp_path, small_landing):
+    """The dbt models' checks are dbt tests: one that fails stops the dbt step, so nothing
+    after it runs and nothing is published. Made to fail by giving a landed event another
+    event's id by hand, past the landing's own checks (its row counts still agree)."""
+    settings = make_settings(tmp_path, small_landing)
+    last = SMALL.start + dt.timedelta(days=6)
+    run(settings, SMALL.start, last, models_only=True)
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute("update landing.events set event_id = (select min(event_id) from "
+                "landing.events) where event_id = (select max(event_id) from landing.events)")
+    con.close()
+    with pytest.raises(RunError, match=r"unique_stg_app__events_event_id"):
+        run(settings, SMALL.start, last)
+    assert not (settings.serving / SERVING_FILE).exists()
 
+
+@pytest.mark.parametrize("rows, expected", [(30, 30), (500, 100)])
+def test_raw_suites_read_the_runs_rows_and_sample_a_large_run(monkeypatch, rows, expected):
     monkeypatch.setattr(suites, "MAX_ROWS", 100)
     con = duckdb.connect()
-    con.execute("create schema marts; create schema _userops")
-    con.execute("create table _userops.run_window as select date '2025-01-10' as window_start")
-    con.execute(f"""create table marts.fct_user_engagement_daily as
-        select date '2025-01-10' - cast(i % 20 as integer) as activity_date, i as user_id
-        from range({rows * 2}) t(i)""")  # half the rows fall before the window less lookback
-    suite = suites.SUITES["fct_user_engagement_daily"]
-    sql, params = suites.suite_query(suite, "run", lookback_days=9)
+    con.execute("create schema raw")
+    con.execute(f"""create table raw.events as
+        select i as event_id, case when i % 2 = 0 then 'this' else 'earlier' end as run_id
+        from range({rows * 2}) t(i)""")  # half the rows landed in an earlier run
+    sql, params = suites.suite_query(suites.SUITES["raw_events"], "this")
     frame = con.execute(sql, params).df()
-    assert len(frame) == expected
-    assert (pd.to_datetime(frame["activity_date"]) >= pd.Timestamp("2025-01-01")).all()
+    assert len(frame) == expected and (frame["run_id"] == "this").all()
     again = con.execute(sql, params).df()  # the same sample every time
-    assert frame["user_id"].tolist() == again["user_id"].tolist()
+    assert frame["event_id"].tolist() == again["event_id"].tolist()

@@ -21,25 +21,22 @@ from dagster import (
 from data_quality.suites import SUITES, Suite, run_suite, suite_query
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 
-# The asset a derived suite belongs to.
-CROSS_CHECK_ASSETS = {"cohort_size_vs_new_users": AssetKey(["marts", "fct_retention_cohorts"])}
-
 
 def _asset_key(suite: Suite) -> AssetKey:
-    return CROSS_CHECK_ASSETS.get(suite.table) or AssetKey(suite.table.split("."))
+    return AssetKey(suite.table.split("."))
 
 
-def build_quality_checks(producers: dict[AssetKey, str], lookback_days: int):
+def build_quality_checks(producers: dict[AssetKey, str]):
     """One check step per producing step (`producers`: asset key -> the op that builds it):
-    the suites of the raw tables after the landing, those of the dbt marts after the dbt
-    models, and so on. Each suite stays its own check (gx_<suite>); a step per suite cost
-    Dagster's bookkeeping of a step twenty times a run."""
+    the suites of the raw tables after the landing, those of the score tables after the
+    step that scores them. Each suite stays its own check (gx_<suite>); a step per suite
+    cost Dagster's bookkeeping of a step per suite."""
     groups: dict[str, list[tuple[Suite, AssetKey]]] = {}
     for suite in SUITES.values():
         key = _asset_key(suite)
         if key in producers:
             groups.setdefault(producers[key], []).append((suite, key))
-    return [_checks(f"gx_after_{op}", members, lookback_days)
+    return [_checks(f"gx_after_{op}", members)
             for op, members in sorted(groups.items())]
 
 
@@ -54,7 +51,7 @@ def _spec(suite: Suite, key: AssetKey) -> AssetCheckSpec:
         + "; ".join(f"{e.kind} ({e.column})" for e in suite.expectations))
 
 
-def _checks(name: str, members: list[tuple[Suite, AssetKey]], lookback_days: int):
+def _checks(name: str, members: list[tuple[Suite, AssetKey]]):
     by_check = {AssetCheckKey(key, _check_name(suite)): suite for suite, key in members}
 
     @multi_asset_check(name=name, specs=[_spec(s, k) for s, k in members], can_subset=True,
@@ -62,17 +59,17 @@ def _checks(name: str, members: list[tuple[Suite, AssetKey]], lookback_days: int
     def gx_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
         for check_key in sorted(context.selected_asset_check_keys, key=str):
             suite = by_check[check_key]
-            yield _evaluate(context, warehouse, suite, check_key.asset_key, lookback_days)
+            yield _evaluate(context, warehouse, suite, check_key.asset_key)
 
     return gx_checks
 
 
 def _evaluate(context: AssetCheckExecutionContext, warehouse: WarehouseResource, suite: Suite,
-              key: AssetKey, lookback_days: int) -> AssetCheckResult:
+              key: AssetKey) -> AssetCheckResult:
     severity = AssetCheckSeverity.ERROR if suite.blocking else AssetCheckSeverity.WARN
     check = {"asset_key": key, "check_name": _check_name(suite), "severity": severity}
     try:
-        sql, params = suite_query(suite, context.run.run_id, lookback_days)
+        sql, params = suite_query(suite, context.run.run_id)
         with warehouse.connect(read_only=True) as con:
             frame = con.execute(sql, params).df()
     except duckdb.CatalogException as exc:
