@@ -36,6 +36,8 @@ VALUE_RUNS_KEY = AssetKey(["marts", "value_model_runs"])
 CHURN_KEY = AssetKey(["marts", "user_churn_scores"])
 RUNS_KEY = AssetKey(["marts", "churn_model_runs"])
 WINBACK_KEY = AssetKey(["marts", "user_winback"])
+# the dbt view that joins the scores for the win-back ranking (tag scored)
+WINBACK_CANDIDATES_KEY = AssetKey(["intermediate", "int_winback_candidates"])
 FIT_CHECK = "models_fit_cleanly"
 CHURN_MODEL = "churn_supervised"  # its name in the model store
 
@@ -227,13 +229,14 @@ def build_value_assets(settings: Settings):
 
     @asset(
         key=WINBACK_KEY,
-        deps=[CHURN_KEY, CLV_KEY, RFM_KEY],
+        deps=[WINBACK_CANDIDATES_KEY],
         group_name="scores", kinds={"python", "duckdb"}, pool=WAREHOUSE_POOL,
         description="Churned and high-risk users ranked by value x probability of return, "
         "with their RFM segment and its recommended action.",
     )
     def user_winback(context: AssetExecutionContext, warehouse: WarehouseResource):
-        candidates = warehouse.query(WINBACK_SQL)
+        candidates = warehouse.query(
+            "select * from intermediate.int_winback_candidates order by user_id")
         ranked = churn.winback_list(candidates, cfg.churn.winback_min_probability)
         warehouse.replace("marts.user_winback", ranked)
         context.log.info("win-back list: %d users", len(ranked))
@@ -287,29 +290,3 @@ def _attach_actions(scored: pd.DataFrame, actions: pd.DataFrame) -> pd.DataFrame
             example = out.loc[missing, f"{scheme}_segment"].iloc[0]
             raise ValueError(f"seed rfm_segment_actions has no {scheme} row for {example!r}")
     return out
-
-
-# Win-back candidates: scored users with value (CLV over the long horizon for buyers the
-# BTYD model covers, else lifetime revenue) and probability of return = 1 - churn.
-WINBACK_SQL = """
-select
-    s.snapshot_date,
-    s.user_id,
-    s.risk_band,
-    s.churn_probability,
-    1 - s.churn_probability as p_return,
-    s.recency_days,
-    coalesce(c.clv_long, p.revenue, 0) as value,
-    coalesce(p.revenue, 0) as lifetime_revenue,
-    r.rfm11_segment,
-    r.rfm11_segment_zh,
-    r.rfm11_action,
-    r.cn8_segment,
-    r.cn8_segment_zh,
-    r.cn8_action
-from marts.user_churn_scores as s
-left join marts.user_clv as c on s.user_id = c.user_id
-left join marts.dim_user_purchase_summary as p on s.user_id = p.user_id
-left join marts.user_rfm as r on s.user_id = r.user_id
-order by s.user_id
-"""
