@@ -104,7 +104,7 @@ def _raw_suites() -> list[Suite]:
 
 
 def _score_suites() -> list[Suite]:
-    """The tables Python writes (models/ via orchestration/assets/value.py). The dbt
+    """The tables Python writes (models/ via orchestration/assets/). The dbt
     models have their checks as dbt tests in their yml, one quality system per table."""
     m = "marts."
     return [
@@ -118,6 +118,9 @@ def _score_suites() -> list[Suite]:
         Suite("user_churn_scores", m + "user_churn_scores", (
             unique("user_id"), not_null("churn_probability"), rate("churn_probability"),
             in_set("risk_band", ["low", "medium", "high", "churned"]))),
+        Suite("fct_experiment_readout", m + "fct_experiment_readout", (
+            unique("experiment_id", "variant"), between("users", 0, None),
+            rate("p_value"), rate("confidence"))),
         # a signal, not a blocker: many churned users is news, not a wrong number
         Suite("user_winback", m + "user_winback", (
             unique("user_id"), rate("p_return"), between("priority", 0, None)),

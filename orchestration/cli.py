@@ -136,12 +136,13 @@ def _cmd_generate(args, settings_config) -> Path:
     return args.out
 
 
-def _cmd_run(args, landing: Path | None, start=None, end=None, full_refresh=False) -> int:
+def _cmd_run(args, config, landing: Path | None, start=None, end=None,
+             full_refresh=False) -> int:
     from orchestration.runner import dagster_ui_hint, run_pipeline
     from orchestration.settings import Settings
     from orchestration.summary import format_checks, format_summary, read_summary
 
-    settings = Settings.build(args.config, landing, args.warehouse)
+    settings = Settings.build(args.config, landing, args.warehouse, config=config)
     t0 = time.perf_counter()
     outcome = run_pipeline(
         settings, start, end, full_refresh, log_level="WARNING" if args.quiet else "INFO"
@@ -182,9 +183,9 @@ def main(argv: list[str] | None = None) -> int:
                 _cmd_generate(args, config)
             else:
                 log.info("using the existing demo landing in %s", args.landing)
-            return _cmd_run(args, args.landing)
+            return _cmd_run(args, config, args.landing)
         if args.command == "run":
-            return _cmd_run(args, args.landing, args.start, args.end, args.full_refresh)
+            return _cmd_run(args, config, args.landing, args.start, args.end, args.full_refresh)
     except (ConfigError, RunError, FileNotFoundError) as exc:
         sys.stderr.write(f"userops: error: {exc}\n")
         return 2

@@ -10,13 +10,14 @@ import os
 
 from dagster import AssetSelection, Definitions, define_asset_job, definitions
 
-from orchestration.assets.dbt import build_dbt_assets
-from orchestration.assets.engagement import build_engagement_assets
+from orchestration.assets.alerts import build_alert_checks
+from orchestration.assets.experiments import build_experiment_assets
 from orchestration.assets.landing import LANDING_OP, build_landing_asset
 from orchestration.assets.publish import build_publish_asset
 from orchestration.assets.quality import build_quality_checks
 from orchestration.assets.value import build_value_assets
-from orchestration.dbt_project import (
+from orchestration.dbt.assets import build_dbt_assets
+from orchestration.dbt.project import (
     MANIFEST,
     apply_dbt_env,
     dbt_resource,
@@ -37,9 +38,10 @@ def build_definitions(settings: Settings) -> Definitions:
         prepare_manifest(settings)
     landing = build_landing_asset(settings)
     dbt_models, dbt_scored = build_dbt_assets(settings, MANIFEST)
-    python_assets, checks = build_engagement_assets(settings)
+    readout = build_experiment_assets(settings)
+    checks = build_alert_checks(settings)
     value_assets = build_value_assets(settings)
-    built = [dbt_models, dbt_scored, *python_assets, *value_assets]
+    built = [dbt_models, dbt_scored, readout, *value_assets]
     marts = sorted({k for a in built for k in a.keys if k.path[0] == "marts"}, key=str)
     publish = build_publish_asset(settings, marts)
     producers = {k: a.node_def.name for a in [landing, *built] for k in a.keys}

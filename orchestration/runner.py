@@ -15,7 +15,7 @@ import yaml
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from data_quality.landing import landing_time_range
-from orchestration.dbt_project import prune_dbt_runs
+from orchestration.dbt.project import prune_dbt_runs
 from orchestration.definitions import DAILY_JOB, LANDING_OP, build_definitions
 from orchestration.settings import Settings
 from orchestration.window import MODELS_OP, window_run_config, window_tags

@@ -30,8 +30,10 @@ class Settings:
         config_path: Path | str | None = None,
         landing: Path | str | None = None,
         warehouse: Path | str | None = None,
+        config: UseropsConfig | None = None,
     ) -> Settings:
-        config = load_config(config_path)
+        """`config`: the file at config_path, when the caller has loaded it already."""
+        config = config or load_config(config_path)
         return cls(
             config=config,
             landing=Path(landing or config.paths.landing).absolute(),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.publish import SERVING_FILE
+from orchestration.serving import SERVING_FILE
 
 DUPLICATE = "duplicate_key"
 

@@ -81,7 +81,7 @@ def pytest_configure(config):
     parallel processes; two of them must not write dbt's target folder at once)."""
     if hasattr(config, "workerinput"):  # a worker: the controller has done it
         return
-    from orchestration.dbt_project import manifest_is_stale, prepare_manifest
+    from orchestration.dbt.project import manifest_is_stale, prepare_manifest
 
     if manifest_is_stale():
         prepare_manifest(Settings.build(None))

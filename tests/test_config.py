@@ -69,7 +69,7 @@ def test_file_round_trip(tmp_path):
 def test_memory_limit_is_a_size_and_reaches_dbt_and_the_warehouse(tmp_path):
     with pytest.raises(ConfigError, match=r"warehouse\.memory_limit: .*'lots'"):
         parse_config({"warehouse": {"memory_limit": "lots"}})
-    from orchestration.dbt_project import dbt_env
+    from orchestration.dbt.project import dbt_env
     from orchestration.resources import WarehouseResource
     from orchestration.settings import Settings
 

@@ -7,7 +7,7 @@ import pytest
 from dagster import build_schedule_context
 
 from orchestration.config import parse_config
-from orchestration.dbt_helpers import build_args, vars_arg, write_run_window
+from orchestration.dbt.helpers import build_args, vars_arg, write_run_window
 from orchestration.window import (
     DailyRunConfig,
     build_daily_schedule,
@@ -99,7 +99,7 @@ def test_the_first_run_is_a_full_build():
 def test_old_dbt_run_folders_are_pruned(tmp_path):
     import os
 
-    from orchestration.dbt_project import dbt_runs_dir, prune_dbt_runs
+    from orchestration.dbt.project import dbt_runs_dir, prune_dbt_runs
     from orchestration.settings import Settings
 
     settings = Settings(config=parse_config({}), landing=tmp_path, warehouse=tmp_path / "w",

@@ -8,8 +8,8 @@ import duckdb
 import pytest
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
-from orchestration.dbt_helpers import vars_arg, write_run_window
-from orchestration.dbt_project import (
+from orchestration.dbt.helpers import vars_arg, write_run_window
+from orchestration.dbt.project import (
     apply_dbt_env,
     dbt_resource,
     keep_parse_state,

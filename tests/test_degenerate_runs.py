@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from orchestration.cli import main
-from orchestration.publish import SERVING_FILE
+from orchestration.serving import SERVING_FILE
 from tests.conftest import read_table, write_config
 
 D0 = dt.date(2025, 1, 1)

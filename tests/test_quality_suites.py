@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from data_quality import suites
-from orchestration.dbt_project import MANIFEST
-from orchestration.publish import SERVING_FILE
+from orchestration.dbt.project import MANIFEST
 from orchestration.runner import RunError
+from orchestration.serving import SERVING_FILE
 from tests.conftest import SMALL, make_settings, run
 
 
@@ -47,7 +47,7 @@ def test_every_raw_entity_and_python_table_has_a_suite_and_no_dbt_model_does():
     Python writes, dbt tests (in the models' yml) for the dbt models."""
     names = set(suites.SUITES)
     assert {"raw_events", "raw_users", "raw_orders", "user_rfm", "user_clv",
-            "user_churn_scores", "user_winback"} <= names
+            "user_churn_scores", "user_winback", "fct_experiment_readout"} <= names
     manifest = json.loads(MANIFEST.read_text())
     dbt_models = {f"{n['schema']}.{n['name']}" for n in manifest["nodes"].values()
                   if n["resource_type"] == "model"}

@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.publish import SERVING_FILE, Privacy, PublishError, protect_attributes, publish
+from orchestration.serving import SERVING_FILE, Privacy, PublishError, protect_attributes, publish
 from tests.conftest import SMALL, make_settings, run
 
 READER = r"""

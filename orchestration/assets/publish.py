@@ -5,8 +5,8 @@ import os
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
-from orchestration.publish import SALT_ENV, Privacy, publish
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.serving import SALT_ENV, Privacy, publish
 from orchestration.settings import Settings
 
 PUBLISH_KEY = AssetKey(["serving", "published_marts"])

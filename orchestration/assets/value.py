@@ -26,7 +26,7 @@ from dagster import (
 from models import churn, rfm
 from models.value import ModelRun, score_clv
 from orchestration import model_store
-from orchestration.dbt_helpers import read_built_through
+from orchestration.dbt.helpers import read_built_through
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import Settings
 

@@ -12,8 +12,8 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.dbt_helpers import build_args, write_run_window
-from orchestration.dbt_project import dbt_runs_dir, keep_parse_state
+from orchestration.dbt.helpers import build_args, write_run_window
+from orchestration.dbt.project import dbt_runs_dir, keep_parse_state
 from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
 from orchestration.settings import Settings
 from orchestration.window import (

@@ -14,7 +14,7 @@ from pathlib import Path
 from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
-from orchestration.dbt_helpers import vars_arg
+from orchestration.dbt.helpers import vars_arg
 from orchestration.settings import DBT_PROJECT_DIR, Settings
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ PARSE_STATE = "partial_parse.msgpack"
 def parse_state_key(settings: Settings) -> str:
     """What a dbt parse depends on besides the project's files: the --vars and the
     database name (the warehouse file's stem, which dbt writes into every relation name).
-    Not the warehouse's folder: dbt_inprocess keeps it out of dbt's parse-state check."""
+    Not the warehouse's folder: dbt.inprocess keeps it out of dbt's parse-state check."""
     text = vars_arg(settings.config.dbt_vars())[1] + "|" + settings.warehouse.stem
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -95,7 +95,7 @@ def dbt_executable() -> Path:
 
 
 class UseropsDbtCliResource(DbtCliResource):
-    """dagster-dbt's resource, with dbt run in this process (orchestration/dbt_inprocess.py)
+    """dagster-dbt's resource, with dbt run in this process (orchestration/dbt/inprocess.py)
     and without two start-up costs it pays before each invocation: `dbt --version` (~4.5 s:
     dbt imports every adapter plugin) to learn a version that the installed dbt-core
     package states; and a dbt adapter built in this process (the profile and all macros,
@@ -122,7 +122,7 @@ class UseropsDbtCliResource(DbtCliResource):
         )
         from dagster_dbt.dbt_manifest import validate_manifest
 
-        from orchestration.dbt_inprocess import InProcessDbtInvocation
+        from orchestration.dbt.inprocess import InProcessDbtInvocation
 
         translator = validate_opt_translator(dagster_dbt_translator) or DagsterDbtTranslator()
         manifest = validate_manifest(manifest) if manifest else {}
@@ -181,8 +181,8 @@ def manifest_is_stale() -> bool:
 
 def prepare_manifest(settings: Settings) -> Path:
     """`dbt parse` with the run's own --vars and environment, in this process like the
-    runs (dbt_inprocess), so that the runs that follow parse partially from its state."""
-    from orchestration.dbt_inprocess import parse_in_process
+    runs (dbt.inprocess), so that the runs that follow parse partially from its state."""
+    from orchestration.dbt.inprocess import parse_in_process
 
     args = ["parse", "--quiet", *vars_arg(settings.config.dbt_vars()),
             "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
