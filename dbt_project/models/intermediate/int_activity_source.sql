@@ -1,5 +1,3 @@
-{{ config(tags=['daily']) }}
-
 {#- One row: whether activity comes from events (engaged visits) or, for a product with
     only orders, from purchase days (macro uses_events). The Python scoring reads this row
     instead of repeating the rule. -#}

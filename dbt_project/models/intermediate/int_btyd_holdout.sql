@@ -1,5 +1,3 @@
-{{ config(tags=['daily']) }}
-
 {#- The BTYD evaluation set: the purchase summary as of calibration_end = snapshot -
     churn_holdout_days, and whether each customer bought in the holdout
     (calibration_end, snapshot]. Empty while the history is shorter than the holdout. -#}

@@ -3,7 +3,6 @@
         materialized='incremental',
         incremental_strategy='append',
         pre_hook="{{ delete_from_rebuild_day('feature_date', var('churn_horizon_days') | int) }}",
-        tags=['daily'],
     )
 }}
 

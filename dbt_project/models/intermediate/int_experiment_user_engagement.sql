@@ -1,5 +1,3 @@
-{{ config(materialized='table', tags=['daily']) }}
-
 {#- Per experiment and user: the engagement index over the experiment window
     (the assignment day and the following days, experiment_engagement_days in
     all), as of the latest day the daily tables hold. The readout (Python, scipy) uses users

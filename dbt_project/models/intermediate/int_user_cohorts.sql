@@ -1,5 +1,3 @@
-{{ config(materialized='table', tags=['daily']) }}
-
 {#- One row per user known on the snapshot day: the cohort day (signup day; a
     user without a signup record: first active day), acquisition channel, the
     platform of the first visit, first active day. -#}

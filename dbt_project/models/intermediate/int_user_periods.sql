@@ -1,5 +1,3 @@
-{{ config(materialized='table', tags=['daily']) }}
-
 {#- One row per user, grain (day, week, month) and period with any user-day, as
     of the snapshot day: active in the period, paid revenue in the period. -#}
 

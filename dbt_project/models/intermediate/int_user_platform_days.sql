@@ -3,7 +3,6 @@
         materialized='incremental',
         incremental_strategy='append',
         pre_hook="{{ delete_run_window('activity_date') }}",
-        tags=['daily'],
     )
 }}
 

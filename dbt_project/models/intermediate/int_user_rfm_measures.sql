@@ -1,5 +1,3 @@
-{{ config(tags=['daily']) }}
-
 {#- RFM measures as of the snapshot day, for users with at least one R event:
     recency_days since the last one, F events and M amount in the window (rfm_window_days;
     null = lifetime). Scored in Python (models/rfm.py -> marts.user_rfm). -#}

@@ -1,5 +1,3 @@
-{{ config(materialized='table', tags=['daily']) }}
-
 {#- AARRR per signup month, a strict funnel (each step counts users who also
     reached every step before it). Day 1 is the signup day. acquisition: signed
     up; activation: the activation event (default: any engaged visit) within

@@ -1,5 +1,3 @@
-{{ config(materialized='table', tags=['daily']) }}
-
 {#- Per acquisition channel and signup month (cohort_month null: all months):
     new users, D1/D7/D30 retention, paying conversion and revenue per new user
     within conversion_days, CAC and payback days when channel costs landed, and

@@ -1,5 +1,3 @@
-{{ config(materialized='table', tags=['daily']) }}
-
 {#- Snapshot as of the latest day the daily tables hold: every user known by then, with the
     engagement index over the trailing window and the tier ('none' when the
     window holds nothing). -#}

@@ -1,5 +1,3 @@
-{{ config(materialized='table', tags=['daily']) }}
-
 {#- Per day and stage: users. The stages of a day sum to the users seen (first
     active) by that day. Counted from the spans, not the daily series: a span adds
     one to its stage on valid_from and takes it away the day after valid_to, so the

@@ -1,5 +1,3 @@
-{{ config(materialized='table', tags=['daily']) }}
-
 {#- Per day: users moving from one stage (yesterday) to another (today).
     from_stage 'none' marks a user's first active day; rows with from_stage =
     to_stage are users who stayed, so each day's rows sum to its users.

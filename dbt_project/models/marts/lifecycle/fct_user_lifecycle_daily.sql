@@ -1,4 +1,4 @@
-{{ config(materialized='view', tags=['daily']) }}
+{{ config(materialized='view') }}
 
 {#- Per user and day, from the user's first active day through the snapshot day: the
     lifecycle stage as of that day, the stage the day before (null on the first active

@@ -1,5 +1,3 @@
-{{ config(materialized='table', tags=['daily']) }}
-
 {#- The lifecycle stage of every user, stored by change: one row per span of days over
     which a user's stage, cur and prev stay the same (valid_from .. valid_to), from the
     first active day through the snapshot day. fct_user_lifecycle_daily is the daily

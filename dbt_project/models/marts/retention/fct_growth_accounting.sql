@@ -1,5 +1,3 @@
-{{ config(materialized='table', tags=['daily']) }}
-
 {#- Growth accounting per grain and period (docs/METRICS.md): every user active in t
     or t-1 is exactly one of new, retained, resurrected, churned. The revenue
     variant does the same for paying users and their paid revenue, adding

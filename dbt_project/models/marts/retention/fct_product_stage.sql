@@ -1,5 +1,3 @@
-{{ config(materialized='table', tags=['daily']) }}
-
 {#- Product stage per complete month (docs/METRICS.md), from monthly growth
     accounting: introduction while fewer than introduction_periods months of
     history (this one included); decline when new-user ratio < churn rate in

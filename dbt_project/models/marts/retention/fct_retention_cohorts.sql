@@ -1,5 +1,3 @@
-{{ config(materialized='table', tags=['daily']) }}
-
 {#- Retention per cohort grain, cohort period and period number N, overall and
     by channel and platform. "On": share of the cohort active in period N after
     the cohort period; "on or after": active in period N or any later period

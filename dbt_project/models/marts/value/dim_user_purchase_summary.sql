@@ -1,5 +1,3 @@
-{{ config(tags=['daily']) }}
-
 {#- Per user with a paid order: the purchase summary of docs/METRICS.md as of the snapshot
     day, the input of the BG/NBD and Gamma-Gamma models (user_clv). -#}
 

@@ -1,5 +1,3 @@
-{{ config(tags=['daily']) }}
-
 {#- Per first-purchase cohort month (cohort_month null: all buyers): buyers, the share of
     first-time buyers with a second purchase day within value_repeat_short_days and
     value_repeat_long_days of the first, second -> third (share of second-time buyers

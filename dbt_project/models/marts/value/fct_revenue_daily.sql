@@ -1,5 +1,3 @@
-{{ config(tags=['daily']) }}
-
 {#- Per reporting day: GMV gross (paid and refunded orders), refunds, GMV net, paying
     users, ARPU (net / active users), ARPPU (net / paying users), paying conversion
     (paying / active), and the first-purchase conversion of the day's new cohort within
