@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,14 +136,16 @@ SUITES: dict[str, Suite] = {s.name: s for s in _raw_suites() + _score_suites()}
 MAX_ROWS = 200_000
 
 
-def suite_query(suite: Suite, run_id: str) -> tuple[str, list[Any]]:
-    """The SQL (and its parameters) that selects the rows `suite` validates in a run."""
+def suite_query(suite: Suite, run_id: str,
+                sample: Callable[[str, int], str]) -> tuple[str, list[Any]]:
+    """The SQL (and its parameters) that selects the rows `suite` validates in a run.
+    `sample(select, rows)` wraps a select into a fixed-seed sample of at most `rows` rows
+    in the warehouse's dialect (Warehouse.sample_sql)."""
     if suite.scope == "run":
         # GX validates in pandas: a first landing of 100 M events would not fit in memory,
         # so a large run is validated on a fixed-seed sample of its rows. Every row passed
         # the same rules in the landing's own validation (data_quality/landing) already.
-        return (f"select * from (select * from {suite.table} where run_id = ?) "
-                f"using sample reservoir({MAX_ROWS} rows) repeatable (7)", [run_id])
+        return sample(f"select * from {suite.table} where run_id = ?", MAX_ROWS), [run_id]
     return f"select * from {suite.table}", []
 
 

@@ -24,7 +24,7 @@ from orchestration.dbt.project import (
     manifest_is_stale,
     prepare_manifest,
 )
-from orchestration.resources import WarehouseResource
+from orchestration.resources import build_warehouse
 from orchestration.settings import Settings
 from orchestration.window import build_daily_schedule
 
@@ -57,9 +57,8 @@ def build_definitions(settings: Settings) -> Definitions:
         schedules=[schedule],
         resources={
             "dbt": dbt_resource(),
-            "warehouse": WarehouseResource(
-                path=str(settings.warehouse),
-                memory_limit=settings.config.warehouse.memory_limit),
+            "warehouse": build_warehouse(
+                str(settings.warehouse), settings.config.warehouse.memory_limit),
         },
     )
 

@@ -1,99 +1,27 @@
-"""Dagster resources: the DuckDB warehouse, and the one way Python writes tables to it."""
+"""Dagster resources: the warehouse (DuckDB or Spark), the one way Python reads and writes
+its tables. Assets take it as `warehouse: ResourceParam[Warehouse]` (a plain object as a
+Dagster resource)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Mapping
 
-import duckdb
-import pandas as pd
-from dagster import ConfigurableResource
+from orchestration.warehouse import Warehouse
 
-# Every asset that writes the warehouse runs in this pool; DuckDB allows one
-# writing process, so the pool's limit is 1 (dagster.yaml, see runner.py).
+# Every asset that writes the warehouse runs in this pool. DuckDB allows one writing
+# process, so the pool's limit is 1 (dagster.yaml, see runner.py); on Spark the pool also
+# keeps one run at a time on the warehouse's metastore and landing state.
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 
-def _select(frame: pd.DataFrame, dates: Sequence[str]) -> str:
-    casts = ", ".join(f"cast({c} as date) as {c}" for c in dates if c in frame.columns)
-    return f"select * replace ({casts}) from _frame" if casts else "select * from _frame"
+def build_warehouse(path: str, memory_limit: str, engine: str = "duckdb",
+                    spark_conf: Mapping[str, str] | None = None) -> Warehouse:
+    """`path`: the DuckDB file (the warehouse, or on Spark the landing's state);
+    `memory_limit`: DuckDB's; `spark_conf`: the SparkSession's settings."""
+    if engine == "spark":
+        from orchestration.warehouse.spark import SparkWarehouse
 
+        return SparkWarehouse(path, memory_limit, dict(spark_conf or {}))
+    from orchestration.warehouse.duck import DuckDBWarehouse
 
-def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
-                  dates: Sequence[str] = ("snapshot_date",)) -> None:
-    """Replace `table` with `frame` in one transaction (readers see old or new, never half).
-    Columns named in `dates` are stored as DATE."""
-    con.register("_frame", frame)
-    try:
-        con.execute("begin transaction")
-        con.execute(f"create or replace table {table} as {_select(frame, dates)}")
-        con.execute("commit")
-    finally:
-        con.unregister("_frame")
-
-
-def upsert_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
-                keys: Sequence[str], columns: Mapping[str, str]) -> None:
-    """Keep a history table: rows of `frame` replace the rows with the same `keys`; other
-    rows stay. `columns` (name -> SQL type) is the table's schema: the table is created
-    with it, and columns added to it later are added to an existing table, so an old
-    warehouse takes new columns without a migration step."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{table}: rows lack columns {missing}")
-    typed = ", ".join(f'cast(f."{c}" as {t}) as "{c}"' for c, t in columns.items())
-    con.register("_frame", frame)
-    try:
-        con.execute("begin transaction")
-        ddl = ", ".join(f'"{c}" {t}' for c, t in columns.items())
-        con.execute(f"create table if not exists {table} ({ddl})")
-        schema, name = table.split(".")
-        have = {r[0] for r in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = ? and table_name = ?", [schema, name]).fetchall()}
-        for column, column_type in columns.items():
-            if column not in have:
-                con.execute(f'alter table {table} add column "{column}" {column_type}')
-        con.execute(f"create temp table _rows as select {typed} from _frame as f")
-        match = " and ".join(f't."{k}" is not distinct from r."{k}"' for k in keys)
-        con.execute(f"delete from {table} as t where exists (select 1 from _rows as r "
-                    f"where {match})")
-        names = ", ".join(f'"{c}"' for c in columns)
-        con.execute(f"insert into {table} ({names}) select {names} from _rows")
-        con.execute("drop table _rows")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("_frame")
-
-
-class WarehouseResource(ConfigurableResource):
-    path: str
-    memory_limit: str  # config warehouse.memory_limit
-
-    @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.path, read_only=read_only,
-                             config={"memory_limit": self.memory_limit})
-        try:
-            yield con
-        finally:
-            con.close()
-
-    def query(self, sql: str, params: Sequence | None = None) -> pd.DataFrame:
-        with self.connect() as con:
-            return con.execute(sql, params).df()
-
-    def replace(self, table: str, frame: pd.DataFrame,
-                dates: Sequence[str] = ("snapshot_date",)) -> None:
-        with self.connect() as con:
-            replace_table(con, table, frame, dates)
-
-    def upsert(self, table: str, frame: pd.DataFrame, keys: Sequence[str],
-               columns: Mapping[str, str]) -> None:
-        with self.connect() as con:
-            upsert_rows(con, table, frame, keys, columns)
+    return DuckDBWarehouse(path, memory_limit)

@@ -70,7 +70,7 @@ def test_memory_limit_is_a_size_and_reaches_dbt_and_the_warehouse(tmp_path):
     with pytest.raises(ConfigError, match=r"warehouse\.memory_limit: .*'lots'"):
         parse_config({"warehouse": {"memory_limit": "lots"}})
     from orchestration.dbt.project import dbt_env
-    from orchestration.resources import WarehouseResource
+    from orchestration.resources import build_warehouse
     from orchestration.settings import Settings
 
     cfg = tmp_path / "u.yaml"
@@ -78,8 +78,7 @@ def test_memory_limit_is_a_size_and_reaches_dbt_and_the_warehouse(tmp_path):
                    f"paths: {{warehouse: {tmp_path}/w.duckdb}}\n")
     settings = Settings.build(cfg)
     assert dbt_env(settings)["USEROPS_MEMORY_LIMIT"] == "700MB"
-    resource = WarehouseResource(path=str(settings.warehouse),
-                                 memory_limit=settings.config.warehouse.memory_limit)
-    with resource.connect() as con:
+    warehouse = build_warehouse(str(settings.warehouse), settings.config.warehouse.memory_limit)
+    with warehouse.connect() as con:
         limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
     assert limit.replace(" ", "") in {"667.5MiB", "700.0MB", "667.5MB"}, limit

@@ -2,12 +2,12 @@ import datetime as dt
 import json
 from zoneinfo import ZoneInfo
 
-import duckdb
 import pytest
 from dagster import build_schedule_context
 
 from orchestration.config import parse_config
 from orchestration.dbt.helpers import build_args, vars_arg, write_run_window
+from orchestration.warehouse.duck import DuckDBWarehouse
 from orchestration.window import (
     DailyRunConfig,
     build_daily_schedule,
@@ -74,26 +74,27 @@ def test_schedule_runs_the_day_before_once_per_day():
     assert request.tags["userops/window_end"] == "2025-03-09"
 
 
-def test_write_run_window_tracks_built_through():
+def test_write_run_window_tracks_built_through(tmp_path):
     day = lambda n: dt.date(2025, 1, n)  # noqa: E731
-    con = duckdb.connect()
-    assert write_run_window(con, day(1), day(10)) == day(10)
-    assert write_run_window(con, day(3), day(3)) == day(10)  # a rerun of an old day keeps it
-    assert con.execute("select * from _userops.run_window").fetchall() == [
-        (day(3), day(3), day(10), False, day(10))
-    ]
-    assert write_run_window(con, day(1), day(5), full_refresh=True) == day(5)  # later days gone
-    assert con.execute("select full_build, previous_built_through "
-                       "from _userops.run_window").fetchone() == (True, None)
-    assert write_run_window(con, day(6), day(6)) == day(6)
-    assert con.execute("select previous_built_through from _userops.run_window"
-                       ).fetchone() == (day(5),)
+    wh = DuckDBWarehouse(str(tmp_path / "w.duckdb"), "1GB")
+    assert write_run_window(wh, day(1), day(10)) == day(10)
+    assert write_run_window(wh, day(3), day(3)) == day(10)  # a rerun of an old day keeps it
+    assert wh.row("select * from _userops.run_window") == (
+        day(3), day(3), day(10), False, day(10))
+    assert dict(wh.columns("_userops.run_window")) == {
+        "window_start": "DATE", "window_end": "DATE", "built_through": "DATE",
+        "full_build": "BOOLEAN", "previous_built_through": "DATE"}
+    assert write_run_window(wh, day(1), day(5), full_refresh=True) == day(5)  # later days gone
+    assert wh.row("select full_build, previous_built_through "
+                  "from _userops.run_window") == (True, None)
+    assert write_run_window(wh, day(6), day(6)) == day(6)
+    assert wh.scalar("select previous_built_through from _userops.run_window") == day(5)
 
 
-def test_the_first_run_is_a_full_build():
-    con = duckdb.connect()
-    write_run_window(con, dt.date(2025, 1, 4), dt.date(2025, 1, 4))
-    assert con.execute("select full_build from _userops.run_window").fetchone() == (True,)
+def test_the_first_run_is_a_full_build(tmp_path):
+    wh = DuckDBWarehouse(str(tmp_path / "w.duckdb"), "1GB")
+    write_run_window(wh, dt.date(2025, 1, 4), dt.date(2025, 1, 4))
+    assert wh.scalar("select full_build from _userops.run_window") is True
 
 
 def test_old_dbt_run_folders_are_pruned(tmp_path):

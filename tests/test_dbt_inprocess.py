@@ -15,6 +15,7 @@ from orchestration.dbt.project import (
     keep_parse_state,
     parse_state_dir,
 )
+from orchestration.warehouse.duck import DuckDBWarehouse
 from tests.conftest import make_settings
 
 
@@ -50,11 +51,10 @@ def test_tests_of_daily_tables_check_the_rebuilt_days_or_all_on_a_full_build(
     """The test filter of the daily tables (macros/test_window.sql): a daily run tests from
     window_start - lookback_days on; a full refresh or a first run tests every day."""
     def rebuilt_from(*windows: tuple[str, bool]) -> str:
-        con = duckdb.connect(str(settings.warehouse))
+        wh = DuckDBWarehouse(str(settings.warehouse), "1GB")
         for day, full_refresh in windows:
-            write_run_window(con, dt.date.fromisoformat(day), dt.date.fromisoformat(day),
+            write_run_window(wh, dt.date.fromisoformat(day), dt.date.fromisoformat(day),
                              full_refresh)
-        con.close()
         capsys.readouterr()
         dbt_resource().cli(
             ["show", *vars_arg(settings.config.dbt_vars()), "--output", "json",

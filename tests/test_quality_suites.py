@@ -13,6 +13,7 @@ from data_quality import suites
 from orchestration.dbt.project import MANIFEST
 from orchestration.runner import RunError
 from orchestration.serving import SERVING_FILE
+from orchestration.warehouse.duck import DuckDBWarehouse
 from tests.conftest import SMALL, make_settings, run
 
 
@@ -83,14 +84,16 @@ def test_a_failing_dbt_test_stops_the_publish(tmp_path, small_landing):
 
 
 @pytest.mark.parametrize("rows, expected", [(30, 30), (500, 100)])
-def test_raw_suites_read_the_runs_rows_and_sample_a_large_run(monkeypatch, rows, expected):
+def test_raw_suites_read_the_runs_rows_and_sample_a_large_run(monkeypatch, tmp_path, rows,
+                                                              expected):
     monkeypatch.setattr(suites, "MAX_ROWS", 100)
     con = duckdb.connect()
     con.execute("create schema raw")
     con.execute(f"""create table raw.events as
         select i as event_id, case when i % 2 = 0 then 'this' else 'earlier' end as run_id
         from range({rows * 2}) t(i)""")  # half the rows landed in an earlier run
-    sql, params = suites.suite_query(suites.SUITES["raw_events"], "this")
+    sample = DuckDBWarehouse(str(tmp_path / "w.duckdb"), "1GB").sample_sql
+    sql, params = suites.suite_query(suites.SUITES["raw_events"], "this", sample)
     frame = con.execute(sql, params).df()
     assert len(frame) == expected and (frame["run_id"] == "this").all()
     again = con.execute(sql, params).df()  # the same sample every time

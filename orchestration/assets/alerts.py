@@ -6,11 +6,12 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetKey,
+    ResourceParam,
     asset_check,
 )
 
-from orchestration.resources import WarehouseResource
 from orchestration.settings import Settings
+from orchestration.warehouse import Warehouse
 
 TREND_KEY = AssetKey(["marts", "fct_engagement_trend"])
 
@@ -25,13 +26,11 @@ def build_alert_checks(settings: Settings):
         ),
     )
     def latest_day_not_anomalous(
-        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+        context: AssetCheckExecutionContext, warehouse: ResourceParam[Warehouse]
     ) -> AssetCheckResult:
-        with warehouse.connect(read_only=True) as con:
-            row = con.execute(
-                "select activity_date, engagement_trend, trailing_median, robust_z, is_anomaly "
-                "from marts.fct_engagement_trend order by activity_date desc limit 1"
-            ).fetchone()
+        row = warehouse.row(
+            "select activity_date, engagement_trend, trailing_median, robust_z, is_anomaly "
+            "from marts.fct_engagement_trend order by activity_date desc limit 1")
         if row is None:
             return AssetCheckResult(passed=True, metadata={"note": "no days yet"})
         day, value, median, z, anomalous = row

@@ -2,12 +2,13 @@
 Welch interval against control."""
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, ResourceParam, asset
 
 from models.experiments import READOUT_COLUMNS, experiment_readout
 from orchestration.dbt.helpers import read_built_through
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import Settings
+from orchestration.warehouse import Warehouse
 
 READOUT_TABLE = "marts.fct_experiment_readout"
 # the table's types, so that it keeps them with no experiment landed
@@ -29,13 +30,11 @@ def build_experiment_assets(settings: Settings):
             "mean engagement index over the window, difference to control with a Welch interval."
         ),
     )
-    def fct_experiment_readout(context: AssetExecutionContext, warehouse: WarehouseResource):
-        with warehouse.connect() as con:
-            snapshot = read_built_through(con)
-            users = con.execute(
-                "select experiment_id, variant, engagement_index "
-                "from intermediate.int_experiment_user_engagement where is_window_complete"
-            ).df()
+    def fct_experiment_readout(context: AssetExecutionContext, warehouse: ResourceParam[Warehouse]):
+        snapshot = read_built_through(warehouse)
+        users = warehouse.query(
+            "select experiment_id, variant, engagement_index "
+            "from intermediate.int_experiment_user_engagement where is_window_complete")
         readout = experiment_readout(users, exp.control_variant, exp.confidence)
         readout = readout.astype(READOUT_TYPES)
         readout.insert(0, "snapshot_date", pd.Series([snapshot] * len(readout), dtype=object))

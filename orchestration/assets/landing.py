@@ -8,13 +8,15 @@ from dagster import (
     AssetSpec,
     Failure,
     MaterializeResult,
+    ResourceParam,
     multi_asset,
 )
 
 from data_quality.contract import ENTITIES
 from data_quality.landing import LandingError, ValidationRules, sync_landing
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import Settings
+from orchestration.warehouse import Warehouse
 
 RAW_KEYS = {name: AssetKey(["raw", name]) for name in [*ENTITIES, "quarantine"]}
 
@@ -41,7 +43,7 @@ def build_landing_asset(settings: Settings):
         ],
         pool=WAREHOUSE_POOL,
     )
-    def raw_landing(context: AssetExecutionContext, warehouse: WarehouseResource):
+    def raw_landing(context: AssetExecutionContext, warehouse: ResourceParam[Warehouse]):
         rules = ValidationRules(
             now=dt.datetime.now(dt.UTC),
             future_tolerance=dt.timedelta(hours=cfg.quality.future_tolerance_hours),

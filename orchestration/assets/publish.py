@@ -3,11 +3,12 @@
 import datetime as dt
 import os
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, ResourceParam, asset
 
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL
 from orchestration.serving import SALT_ENV, Privacy, publish
 from orchestration.settings import Settings
+from orchestration.warehouse import Warehouse
 
 PUBLISH_KEY = AssetKey(["serving", "published_marts"])
 
@@ -27,7 +28,7 @@ def build_publish_asset(settings: Settings, mart_keys: list[AssetKey]):
             "Point BI tools here, never at the live warehouse."
         ),
     )
-    def published_marts(context: AssetExecutionContext, warehouse: WarehouseResource):
+    def published_marts(context: AssetExecutionContext, warehouse: ResourceParam[Warehouse]):
         privacy = Privacy(
             personal_attributes=tuple(privacy_cfg.personal_attributes),
             mode=privacy_cfg.mode,

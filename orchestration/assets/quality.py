@@ -7,7 +7,6 @@ names each failed expectation, its column, the count and a few offending values.
 
 import json
 
-import duckdb
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckKey,
@@ -15,11 +14,13 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
+    ResourceParam,
     multi_asset_check,
 )
 
 from data_quality.suites import SUITES, Suite, run_suite, suite_query
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL
+from orchestration.warehouse import Warehouse
 
 
 def _asset_key(suite: Suite) -> AssetKey:
@@ -56,7 +57,7 @@ def _checks(name: str, members: list[tuple[Suite, AssetKey]]):
 
     @multi_asset_check(name=name, specs=[_spec(s, k) for s, k in members], can_subset=True,
                        pool=WAREHOUSE_POOL)
-    def gx_checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
+    def gx_checks(context: AssetCheckExecutionContext, warehouse: ResourceParam[Warehouse]):
         for check_key in sorted(context.selected_asset_check_keys, key=str):
             suite = by_check[check_key]
             yield _evaluate(context, warehouse, suite, check_key.asset_key)
@@ -64,17 +65,15 @@ def _checks(name: str, members: list[tuple[Suite, AssetKey]]):
     return gx_checks
 
 
-def _evaluate(context: AssetCheckExecutionContext, warehouse: WarehouseResource, suite: Suite,
+def _evaluate(context: AssetCheckExecutionContext, warehouse: Warehouse, suite: Suite,
               key: AssetKey) -> AssetCheckResult:
     severity = AssetCheckSeverity.ERROR if suite.blocking else AssetCheckSeverity.WARN
     check = {"asset_key": key, "check_name": _check_name(suite), "severity": severity}
-    try:
-        sql, params = suite_query(suite, context.run.run_id)
-        with warehouse.connect(read_only=True) as con:
-            frame = con.execute(sql, params).df()
-    except duckdb.CatalogException as exc:
+    if not warehouse.exists(suite.table):
         return AssetCheckResult(passed=False, **check,
-                                metadata={"error": str(exc).splitlines()[0]})
+                                metadata={"error": f"table {suite.table} does not exist"})
+    sql, params = suite_query(suite, context.run.run_id, warehouse.sample_sql)
+    frame = warehouse.query(sql, params)
     result = run_suite(suite, frame)
     failures = [
         {"expectation": f.expectation, "column": f.column,

@@ -19,6 +19,7 @@ from dagster import (
     AssetKey,
     AssetSpec,
     MaterializeResult,
+    ResourceParam,
     asset,
     multi_asset,
 )
@@ -27,8 +28,9 @@ from models import churn, rfm
 from models.value import ModelRun, score_clv
 from orchestration import model_store
 from orchestration.dbt.helpers import read_built_through
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import Settings
+from orchestration.warehouse import Warehouse
 
 RFM_KEY = AssetKey(["marts", "user_rfm"])
 CLV_KEY = AssetKey(["marts", "user_clv"])
@@ -58,7 +60,7 @@ VALUE_RUNS_COLUMNS = {
 }
 
 
-def uses_events(warehouse: WarehouseResource) -> bool:
+def uses_events(warehouse: ResourceParam[Warehouse]) -> bool:
     """The decision of the dbt macro uses_events, read from its one-row model."""
     frame = warehouse.query("select uses_events from intermediate.int_activity_source")
     return bool(frame["uses_events"].iloc[0])
@@ -102,7 +104,7 @@ def build_value_assets(settings: Settings):
         description="Per user with an R event: R, F, M, 1-5 scores, rfm11 and cn8 segments "
         "(with Chinese names) and each segment's recommended action.",
     )
-    def user_rfm(context: AssetExecutionContext, warehouse: WarehouseResource):
+    def user_rfm(context: AssetExecutionContext, warehouse: ResourceParam[Warehouse]):
         measures = warehouse.query(
             "select snapshot_date, user_id, recency_days, frequency, monetary "
             "from intermediate.int_user_rfm_measures order by user_id")
@@ -132,12 +134,11 @@ def build_value_assets(settings: Settings):
         check_specs=[_fit_check_spec(CLV_KEY)],
         pool=WAREHOUSE_POOL,
     )
-    def user_clv(context: AssetExecutionContext, warehouse: WarehouseResource):
+    def user_clv(context: AssetExecutionContext, warehouse: ResourceParam[Warehouse]):
         summary = warehouse.query(
-            'select snapshot_date, user_id, frequency, recency, "T", monetary_value '
+            'select snapshot_date, user_id, frequency, recency, T, monetary_value '
             "from marts.dim_user_purchase_summary order by user_id")
-        with warehouse.connect() as con:
-            snapshot = read_built_through(con)
+        snapshot = read_built_through(warehouse)
         result = score_clv(summary, horizons, cfg.value.min_repeat_buyers)
         warehouse.replace("marts.user_clv", result.scores)
         warehouse.upsert("marts.value_model_runs",
@@ -168,9 +169,8 @@ def build_value_assets(settings: Settings):
         check_specs=[_fit_check_spec(CHURN_KEY)],
         pool=WAREHOUSE_POOL,
     )
-    def churn_scores(context: AssetExecutionContext, warehouse: WarehouseResource):
-        with warehouse.connect() as con:
-            snapshot = read_built_through(con)
+    def churn_scores(context: AssetExecutionContext, warehouse: ResourceParam[Warehouse]):
+        snapshot = read_built_through(warehouse)
         trained_on = snapshot
         if uses_events(warehouse):
             run, model, trained_on = _event_model(context, warehouse, snapshot)
@@ -179,10 +179,10 @@ def build_value_assets(settings: Settings):
             scores = churn.event_scores(run, model, scoring, settings_)
         else:
             run, scores = churn.score_buyers(
-                warehouse.query('select calibration_end, user_id, frequency, recency, "T", '
+                warehouse.query('select calibration_end, user_id, frequency, recency, T, '
                                 "holdout_purchase_days from intermediate.int_btyd_holdout "
                                 "order by user_id"),
-                warehouse.query('select user_id, recency, "T" '
+                warehouse.query('select user_id, recency, T '
                                 "from marts.dim_user_purchase_summary order by user_id"),
                 warehouse.query("select user_id, p_purchase_short from marts.user_clv "
                                 "order by user_id"),
@@ -205,15 +205,14 @@ def build_value_assets(settings: Settings):
     training_settings = {**dataclasses.asdict(settings_), "version": churn.TRAINING_VERSION,
                          "scikit-learn": importlib.metadata.version("scikit-learn")}
 
-    def _event_model(context: AssetExecutionContext, warehouse: WarehouseResource, snapshot):
+    def _event_model(context: AssetExecutionContext, warehouse: ResourceParam[Warehouse], snapshot):
         """The supervised model for these training rows: the kept one when its fingerprint
         matches (orchestration/model_store.py), else trained now and kept."""
         labelled = "is_churned is not null"
-        with warehouse.connect() as con:
-            key = model_store.rows_fingerprint(
-                con, "intermediate.int_churn_features", churn.TRAINING_COLUMNS, labelled,
-                training_settings)
-            kept = model_store.load(con, CHURN_MODEL, key)
+        key = model_store.rows_fingerprint(
+            warehouse, "intermediate.int_churn_features", churn.TRAINING_COLUMNS, labelled,
+            training_settings)
+        kept = model_store.load(warehouse, CHURN_MODEL, key)
         if kept is not None:
             run, model = kept.fitted
             context.log.info("churn: training rows unchanged since %s; scoring with that "
@@ -223,8 +222,7 @@ def build_value_assets(settings: Settings):
             f"select {', '.join(churn.TRAINING_COLUMNS)} from intermediate.int_churn_features "
             f"where {labelled} order by feature_date, user_id")
         run, model = churn.train_event_model(rows, settings_)
-        with warehouse.connect() as con:
-            model_store.save(con, CHURN_MODEL, key, (run, model), snapshot, context.run_id)
+        model_store.save(warehouse, CHURN_MODEL, key, (run, model), snapshot, context.run_id)
         return run, model, snapshot
 
     @asset(
@@ -234,7 +232,7 @@ def build_value_assets(settings: Settings):
         description="Churned and high-risk users ranked by value x probability of return, "
         "with their RFM segment and its recommended action.",
     )
-    def user_winback(context: AssetExecutionContext, warehouse: WarehouseResource):
+    def user_winback(context: AssetExecutionContext, warehouse: ResourceParam[Warehouse]):
         candidates = warehouse.query(
             "select * from intermediate.int_winback_candidates order by user_id")
         ranked = churn.winback_list(candidates, cfg.churn.winback_min_probability)

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, ResourceParam
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -14,8 +14,9 @@ from dagster_dbt import (
 
 from orchestration.dbt.helpers import build_args, write_run_window
 from orchestration.dbt.project import dbt_runs_dir, keep_parse_state
-from orchestration.resources import WAREHOUSE_POOL, WarehouseResource
+from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import Settings
+from orchestration.warehouse import Warehouse
 from orchestration.window import (
     MODELS_OP,
     SCORED_OP,
@@ -71,7 +72,7 @@ def build_dbt_assets(settings: Settings, manifest):
     def dbt_models(
         context: AssetExecutionContext,
         dbt: DbtCliResource,
-        warehouse: WarehouseResource,
+        warehouse: ResourceParam[Warehouse],
         config: DailyRunConfig,
     ):
         """Every model but the scored ones, in one dbt invocation (each costs seconds of
@@ -80,8 +81,7 @@ def build_dbt_assets(settings: Settings, manifest):
         context.log.info(
             "building reporting days %s .. %s (full refresh: %s)", first, last, config.full_refresh
         )
-        with warehouse.connect() as con:
-            write_run_window(con, first, last, config.full_refresh)
+        write_run_window(warehouse, first, last, config.full_refresh)
         yield from invoke(context, dbt, config.full_refresh)
 
     @dbt_assets(

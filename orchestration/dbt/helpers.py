@@ -6,7 +6,9 @@ import datetime as dt
 import json
 from typing import Any
 
-import duckdb
+import pandas as pd
+
+from orchestration.warehouse import Warehouse
 
 RUN_WINDOW_TABLE = "_userops.run_window"
 
@@ -25,34 +27,27 @@ def build_args(dbt_vars: dict[str, Any], full_refresh: bool = False) -> list[str
 
 
 def write_run_window(
-    con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, full_refresh: bool = False
+    warehouse: Warehouse, first: dt.date, last: dt.date, full_refresh: bool = False
 ) -> dt.date:
     """Record the days this run builds, and `built_through`: the latest day the
     daily tables hold afterwards (a rerun of an old day keeps it; a full
     refresh, which drops later days, resets it). Snapshots are taken as of it. And
     `full_build`: a full refresh or a first run, which builds every day up to `last`; and
     `previous_built_through`, the `built_through` before this run (null on a full build)."""
-    con.execute("create schema if not exists _userops")
-    previous = None
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = '_userops' and table_name = 'run_window'"
-    ).fetchone()[0]
-    if exists:
-        previous = con.execute(f"select max(built_through) from {RUN_WINDOW_TABLE}").fetchone()[0]
+    previous = read_built_through(warehouse) if warehouse.exists(RUN_WINDOW_TABLE) else None
     full_build = full_refresh or previous is None
     built_through = last if full_build else max(previous, last)
     # full_build: every day up to window_end is built (and tested), not the window alone;
     # previous_built_through: where the tables stood before this run (models whose rows
     # look past their own day rebuild from the earlier of it and the window)
-    con.execute(
-        f"create or replace table {RUN_WINDOW_TABLE} as select cast(? as date) as window_start, "
-        "cast(? as date) as window_end, cast(? as date) as built_through, "
-        "cast(? as boolean) as full_build, cast(? as date) as previous_built_through",
-        [first, last, built_through, full_build, None if full_build else previous],
-    )
+    warehouse.replace(RUN_WINDOW_TABLE, pd.DataFrame({
+        "window_start": [first], "window_end": [last], "built_through": [built_through],
+        "full_build": [full_build],
+        "previous_built_through": pd.Series([None if full_build else previous], dtype=object),
+    }), dates=("window_start", "window_end", "built_through", "previous_built_through"))
     return built_through
 
 
-def read_built_through(con: duckdb.DuckDBPyConnection) -> dt.date:
-    return con.execute(f"select max(built_through) from {RUN_WINDOW_TABLE}").fetchone()[0]
+def read_built_through(warehouse: Warehouse) -> dt.date:
+    value = warehouse.scalar(f"select max(built_through) from {RUN_WINDOW_TABLE}")
+    return value.date() if isinstance(value, dt.datetime) else value
