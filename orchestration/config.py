@@ -238,11 +238,32 @@ class QualityConfig(_Strict):
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
 
 
+class SparkConfig(_Strict):
+    """Apache Spark as the warehouse (engine: spark). Credentials never live here: the
+    token and user of a cluster come from USEROPS_SPARK_TOKEN and USEROPS_SPARK_USER."""
+
+    method: Literal["session", "thrift", "http"] = Field(
+        default="session",
+        description="session: a SparkSession in this process (local, or on the cluster's "
+        "driver); thrift / http: dbt talks to a Spark Thrift server or Databricks")
+    master: str = Field(default="local[2]", description="session: the Spark master")
+    driver_memory: str = Field(default="4g", description="session: spark.driver.memory")
+    host: str | None = Field(default=None, description="thrift / http: the server")
+    port: int = Field(default=443, ge=1, le=65535)
+    cluster: str | None = Field(default=None, description="http: the Databricks cluster id")
+    endpoint: str | None = Field(default=None, description="http: a SQL warehouse id")
+    conf: dict[str, str] = Field(
+        default_factory=dict, description="more Spark settings for the session")
+
+
 class WarehouseConfig(_Strict):
+    engine: Literal["duckdb", "spark"] = Field(
+        default="duckdb", description="duckdb (embedded, one machine) or spark")
     memory_limit: str = Field(
         default="4GB",
         description="DuckDB's memory limit for every warehouse connection, dbt's too; "
         "larger joins spill to disk next to the warehouse file")
+    spark: SparkConfig = SparkConfig()
 
     @field_validator("memory_limit")
     @classmethod

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from orchestration.settings import Settings
 from orchestration.warehouse import Warehouse
 
 # Every asset that writes the warehouse runs in this pool. DuckDB allows one writing
@@ -25,3 +26,10 @@ def build_warehouse(path: str, memory_limit: str, engine: str = "duckdb",
     from orchestration.warehouse.duck import DuckDBWarehouse
 
     return DuckDBWarehouse(path, memory_limit)
+
+
+def warehouse_for(settings: Settings) -> Warehouse:
+    """The warehouse the configuration names."""
+    wh = settings.config.warehouse
+    return build_warehouse(str(settings.warehouse), wh.memory_limit, wh.engine,
+                           settings.warehouse_conf())

@@ -16,6 +16,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
+def lake_dir(warehouse: Path) -> Path:
+    """The Parquet lake of validated landing rows that an engine other than the landing's
+    own DuckDB file reads (data_quality/landing/lake.py): beside the warehouse file."""
+    return warehouse.parent / f"{warehouse.stem}.lake"
+
+
 @dataclass(frozen=True)
 class Settings:
     config: UseropsConfig
@@ -41,6 +47,23 @@ class Settings:
             dagster_home=Path(config.paths.dagster_home).absolute(),
             serving=Path(config.paths.serving).absolute(),
         )
+
+    def warehouse_conf(self) -> dict[str, str]:
+        """The SparkSession's settings when warehouse.engine is spark, else {}."""
+        wh = self.config.warehouse
+        if wh.engine != "spark":
+            return {}
+        from orchestration.warehouse.spark import session_conf
+
+        remote = os.environ.get("USEROPS_SPARK_REMOTE")
+        if wh.spark.method != "session" and not remote:
+            # dbt reaches the cluster itself; the Python assets need a session on it too
+            raise ValueError(
+                f"warehouse.spark.method {wh.spark.method} needs USEROPS_SPARK_REMOTE, the "
+                "Spark Connect URL of the same cluster (e.g. sc://host:15002), for the "
+                "Python assets; or use method: session")
+        return session_conf(self.warehouse, wh.spark.master, wh.spark.driver_memory,
+                            wh.spark.conf, remote)
 
     @classmethod
     def from_env(cls) -> Settings:

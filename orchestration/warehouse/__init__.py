@@ -78,6 +78,20 @@ class Warehouse(ABC):
         return bool(self.columns(table))
 
     @abstractmethod
+    def relations(self, schema: str) -> dict[str, str | None]:
+        """The tables and views of `schema`: name -> the view's SQL, None for a table."""
+
+    @abstractmethod
+    def export_parquet(self, relation: str, target: Path) -> tuple[int, str]:
+        """Write the rows of `relation` as Parquet at `target` (a file, or a folder of
+        files); returns the rows written and the path a reader globs to read them."""
+
+    def create_view(self, name: str, columns: Sequence[str], parquet_folder: Path) -> None:
+        """A view `name` of `columns` over the Parquet files under `parquet_folder` (the
+        landing's lake)."""
+        raise NotImplementedError(f"{self.engine} reads the landing's own tables")
+
+    @abstractmethod
     def hash_sql(self, expressions: Sequence[str]) -> str:
         """A 64-bit hash of the expressions, as SQL."""
 

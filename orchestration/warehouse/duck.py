@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -12,8 +13,13 @@ from orchestration.warehouse import Warehouse
 
 
 def _select(frame: pd.DataFrame, dates: Sequence[str]) -> str:
-    casts = ", ".join(f"cast({c} as date) as {c}" for c in dates if c in frame.columns)
-    return f"select * replace ({casts}) from _frame" if casts else "select * from _frame"
+    """Columns named in `dates` as DATE; an object column without a value (an empty
+    score table) as VARCHAR, where DuckDB would give it the type NULL."""
+    casts = [f'cast("{c}" as date) as "{c}"' for c in dates if c in frame.columns]
+    casts += [f'cast("{c}" as varchar) as "{c}"' for c in frame.columns
+              if c not in dates and frame[c].dtype == object and frame[c].isna().all()]
+    return (f"select * replace ({', '.join(casts)}) from _frame" if casts
+            else "select * from _frame")
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
@@ -97,6 +103,25 @@ class DuckDBWarehouse(Warehouse):
                 "select column_name, data_type from information_schema.columns "
                 "where table_schema = ? and table_name = ? order by ordinal_position",
                 [schema, name]).fetchall())
+
+    def relations(self, schema: str) -> dict[str, str | None]:
+        with self.connect() as con:
+            tables = [r[0] for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = ? "
+                "order by table_name", [schema]).fetchall()]
+            # DuckDB keeps a view's SQL with its references as written (`marts.x`)
+            views = dict(con.execute(
+                "select view_name, sql from duckdb_views() where schema_name = ? "
+                "and not internal", [schema]).fetchall())
+        return {name: views.get(name) for name in tables}
+
+    def export_parquet(self, relation: str, target: Path) -> tuple[int, str]:
+        path = str(target).replace("'", "''")
+        with self.connect() as con:
+            # COPY returns the number of rows it wrote: no second scan to count them
+            rows = con.execute(f"copy (select * from {relation}) to '{path}' "
+                               "(format parquet)").fetchall()[0][0]
+        return int(rows), str(target)
 
     def hash_sql(self, expressions: Sequence[str]) -> str:
         return f"hash({', '.join(expressions)})"
