@@ -138,6 +138,7 @@ def _cmd_generate(args, settings_config) -> Path:
 
 def _cmd_run(args, config, landing: Path | None, start=None, end=None,
              full_refresh=False) -> int:
+    from orchestration.resources import warehouse_for
     from orchestration.runner import dagster_ui_hint, run_pipeline
     from orchestration.settings import Settings
     from orchestration.summary import format_checks, format_summary, read_summary
@@ -149,7 +150,7 @@ def _cmd_run(args, config, landing: Path | None, start=None, end=None,
     )
     elapsed = time.perf_counter() - t0
     log.info("pipeline finished %s .. %s in %.1f s", outcome.start, outcome.end, elapsed)
-    summary = read_summary(settings.warehouse)
+    summary = read_summary(warehouse_for(settings))
     text = format_summary(
         summary, settings.warehouse, dagster_ui_hint(settings, args.config), settings.serving
     )

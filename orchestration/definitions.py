@@ -24,7 +24,7 @@ from orchestration.dbt.project import (
     manifest_is_stale,
     prepare_manifest,
 )
-from orchestration.resources import build_warehouse
+from orchestration.resources import warehouse_for
 from orchestration.settings import Settings
 from orchestration.window import build_daily_schedule
 
@@ -57,8 +57,7 @@ def build_definitions(settings: Settings) -> Definitions:
         schedules=[schedule],
         resources={
             "dbt": dbt_resource(),
-            "warehouse": build_warehouse(
-                str(settings.warehouse), settings.config.warehouse.memory_limit),
+            "warehouse": warehouse_for(settings),
         },
     )
 

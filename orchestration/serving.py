@@ -10,7 +10,9 @@ run folders stay, so an open reader's files do not vanish under it.
 A marts *view* (a daily series over a table stored by change, such as
 `fct_user_lifecycle_daily` over `fct_user_lifecycle_spans`) is published as the same view
 over the published tables when it reads only marts tables, so a publish writes its source
-rows, not its expansion; any other view is written out as Parquet like a table.
+rows, not its expansion; any other view, and every view of a Spark warehouse (whose SQL is
+Spark's), is written out as Parquet like a table. Either engine's marts end up as Parquet
+files and one serving DuckDB file: BI reads the same thing whatever built it.
 
 Personal user attributes (config `privacy.personal_attributes`) are hashed with a salt or
 dropped from `dim_users.attributes` before anything is written here.
@@ -28,6 +30,8 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from orchestration.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -80,24 +84,6 @@ def protect_attributes(attributes: pd.Series, privacy: Privacy) -> pd.Series:
     return attributes.map(one).astype(object)
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute(
-        "select table_name from information_schema.tables "
-        "where table_schema = 'marts' order by table_name"
-    ).fetchall()
-    return [r[0] for r in rows]
-
-
-def _views(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """The marts views and their CREATE VIEW statements (DuckDB keeps a view's SQL with
-    its references as written: `marts.x`, no database name)."""
-    rows = con.execute(
-        "select view_name, sql from duckdb_views() "
-        "where schema_name = 'marts' and not internal order by view_name"
-    ).fetchall()
-    return {name: sql for name, sql in rows}
-
-
 def _portable_views(views: dict[str, str], folder: Path, tables: list[str]) -> dict[str, str]:
     """The views that can be rebuilt over the Parquet files of `tables` in `folder`:
     tried in a scratch connection, in dependency order (a view may read another)."""
@@ -126,13 +112,14 @@ def _portable_views(views: dict[str, str], folder: Path, tables: list[str]) -> d
 
 
 def publish(
-    con: duckdb.DuckDBPyConnection,
+    warehouse: Warehouse,
     serving_dir: Path,
     stamp: str,
     privacy: Privacy = Privacy(),
     keep: int = 3,
 ) -> Published:
-    """Write every marts table of `con` as Parquet and swap in a serving file of views."""
+    """Write every marts table of `warehouse` as Parquet and swap in a serving file of
+    views."""
     serving_dir = Path(serving_dir).absolute()
     runs = serving_dir / "runs"
     run_dir = runs / stamp
@@ -142,30 +129,28 @@ def publish(
     shutil.rmtree(partial, ignore_errors=True)  # left over by a killed publish
     partial.mkdir(parents=True)
     rows: dict[str, int] = {}
-    views = _views(con)
-    tables = [t for t in _tables(con) if t not in views]
+    reads: dict[str, str] = {}  # name -> the path the serving view reads, under partial
+    relations = warehouse.relations("marts")
+    views = {name: sql for name, sql in relations.items() if sql is not None}
+    tables = [name for name in relations if name not in views]
     for table in tables:
-        target = str(partial / f"{table}.parquet").replace("'", "''")
-        protect = table == "dim_users" and privacy.personal_attributes
-        if protect:
-            frame = con.execute("select * from marts.dim_users").df()
+        target = partial / f"{table}.parquet"
+        if table == "dim_users" and privacy.personal_attributes:
+            frame = warehouse.query("select * from marts.dim_users")
             frame["attributes"] = protect_attributes(frame["attributes"], privacy)
-            con.register("_publish_frame", frame)
-        source = "_publish_frame" if protect else f"marts.{table}"
-        # COPY returns the number of rows it wrote: no second scan for the manifest
-        rows[table] = int(con.execute(
-            f"copy (select * from {source}) to '{target}' (format parquet)").fetchall()[0][0])
-        if protect:
-            con.unregister("_publish_frame")
-    portable = _portable_views(views, partial, tables)
+            rows[table], reads[table] = _write_frame(frame, target), str(target)
+        else:
+            rows[table], reads[table] = warehouse.export_parquet(f"marts.{table}", target)
+    # DuckDB's view SQL can be rebuilt over the published files; another engine's is
+    # another dialect, so its views are written out as data
+    portable = (_portable_views(views, partial, tables) if warehouse.engine == "duckdb"
+                else {})
     for view in views:
         if view in portable:  # its rows, counted without writing them
-            rows[view] = int(con.execute(f"select count(*) from marts.{view}").fetchone()[0])
+            rows[view] = int(warehouse.scalar(f"select count(*) from marts.{view}"))
         else:
-            target = str(partial / f"{view}.parquet").replace("'", "''")
-            rows[view] = int(con.execute(
-                f"copy (select * from marts.{view}) to '{target}' (format parquet)"
-            ).fetchall()[0][0])
+            rows[view], reads[view] = warehouse.export_parquet(
+                f"marts.{view}", partial / f"{view}.parquet")
     (partial / "manifest.json").write_text(json.dumps({"stamp": stamp, "rows": rows}, indent=2))
     partial.rename(run_dir)  # the folder appears complete or not at all
 
@@ -174,12 +159,9 @@ def publish(
     serving = duckdb.connect(str(tmp_file))
     try:
         serving.execute("create schema marts")
-        for table in rows:
-            if table in portable:
-                continue
-            path = str(run_dir / f"{table}.parquet").replace("'", "''")
-            serving.execute(
-                f"create view marts.{table} as select * from read_parquet('{path}')")
+        for name, read in reads.items():
+            path = str(run_dir / Path(read).relative_to(partial)).replace("'", "''")
+            serving.execute(f"create view marts.{name} as select * from read_parquet('{path}')")
         for sql in portable.values():  # in the order they were built: dependencies first
             serving.execute(sql)
         serving.execute(
@@ -194,6 +176,18 @@ def publish(
     _prune(runs, keep)
     log.info("published %d tables (%s) to %s", len(rows), stamp, final)
     return Published(stamp, run_dir, final, rows)
+
+
+def _write_frame(frame: pd.DataFrame, target: Path) -> int:
+    """A pandas frame as one Parquet file (written by DuckDB, as the tables are)."""
+    con = duckdb.connect()
+    try:
+        con.register("_frame", frame)
+        path = str(target).replace("'", "''")
+        return int(con.execute(f"copy (select * from _frame) to '{path}' (format parquet)"
+                               ).fetchall()[0][0])
+    finally:
+        con.close()
 
 
 def _prune(runs: Path, keep: int) -> None:

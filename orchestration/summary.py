@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
-
 from orchestration.serving import SERVING_FILE
+from orchestration.warehouse import Warehouse
 
 DUPLICATE = "duplicate_key"
 
@@ -22,12 +21,6 @@ class RunSummary:
     fallbacks: list[str] = field(default_factory=list)  # one line per model that fell back
 
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? "
-        "and table_name = ?", [schema, table]).fetchone()[0])
-
-
 # Run tables that record fallbacks: (table, columns, how a row reads in the summary)
 FALLBACK_SOURCES = (
     ("value_model_runs", "model, status, method, reason", "{0} {1}, scores use {2}: {3}"),
@@ -36,52 +29,40 @@ FALLBACK_SOURCES = (
 )
 
 
-def _fallbacks(con: duckdb.DuckDBPyConnection) -> list[str]:
+def _fallbacks(warehouse: Warehouse, marts: dict[str, str | None]) -> list[str]:
     """Models of the latest snapshot whose published scores come from a fallback."""
     lines = []
     for table, columns, line in FALLBACK_SOURCES:
-        if not _exists(con, "marts", table):
+        if table not in marts:
             continue
-        rows = con.execute(
+        rows = warehouse.query(
             f"""select {columns} from marts.{table}
                 where snapshot_date = (select max(snapshot_date) from marts.{table})
-                  and status <> 'ok' order by 1""").fetchall()
-        lines += [line.format(*row) for row in rows]
+                  and status <> 'ok' order by 1""")
+        lines += [line.format(*row) for row in rows.itertuples(index=False)]
     return lines
 
 
-def read_summary(warehouse: Path) -> RunSummary:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
+def read_summary(warehouse: Warehouse) -> RunSummary:
+    """Landed and quarantined rows from the landing's DuckDB file (on either engine), the
+    last day and the tables from the warehouse."""
+    with warehouse.connect(read_only=True) as con:
         staged = {
             t: con.execute(f"select count(*) from raw.{t}").fetchone()[0]
             for t in ("users", "events", "orders")
         }
-        quarantined = dict(
-            con.execute(
-                "select entity, count(*) from raw.quarantine group by 1 order by 1"
-            ).fetchall()
-        )
-        reasons = dict(
-            con.execute(
-                "select reason, count(*) from raw.quarantine group by 1 order by 1"
-            ).fetchall()
-        )
-        last = con.execute(
-            """select activity_date, dau, wau, mau, stickiness from marts.fct_active_users_daily
-               where breakdown = 'all' order by activity_date desc limit 1"""
-        ).fetchone()
-        tables = [
-            f"{s}.{t}"
-            for s, t in con.execute(
-                """select table_schema, table_name from information_schema.tables
-                   where table_schema in ('marts', 'intermediate', 'raw') order by 1, 2"""
-            ).fetchall()
-        ]
-        fallbacks = _fallbacks(con)
-    finally:
-        con.close()
-    return RunSummary(staged, quarantined, reasons, last, tables, fallbacks)
+        quarantined = dict(con.execute(
+            "select entity, count(*) from raw.quarantine group by 1 order by 1").fetchall())
+        reasons = dict(con.execute(
+            "select reason, count(*) from raw.quarantine group by 1 order by 1").fetchall())
+    last = warehouse.row(
+        """select activity_date, dau, wau, mau, stickiness from marts.fct_active_users_daily
+           where breakdown = 'all' order by activity_date desc limit 1""")
+    marts = warehouse.relations("marts")
+    tables = [f"{schema}.{name}" for schema in ("intermediate", "marts")
+              for name in (marts if schema == "marts" else warehouse.relations(schema))]
+    return RunSummary(staged, quarantined, reasons, last, tables,
+                      _fallbacks(warehouse, marts))
 
 
 def format_summary(

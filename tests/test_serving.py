@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from orchestration.serving import SERVING_FILE, Privacy, PublishError, protect_attributes, publish
+from orchestration.warehouse.duck import DuckDBWarehouse
 from tests.conftest import SMALL, make_settings, run
 
 READER = r"""
@@ -41,13 +42,19 @@ with open(out, "w") as f:
 
 
 def _warehouse(tmp_path: Path, n: int) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    """A warehouse with two marts tables; the returned connection shares the database with
+    the Warehouse of the same file (same settings), WH(tmp_path)."""
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"), config={"memory_limit": "1GB"})
     con.execute("create schema if not exists marts")
     con.execute(f"create or replace table marts.t1 as select range as x from range({n})")
     con.execute("""create or replace table marts.dim_users as select * from (values
         ('u1', '{"email": "a@example.com", "plan": "pro"}'), ('u2', null),
         ('u3', '{"plan": "free"}')) as v(user_id, attributes)""")
     return con
+
+
+def WH(tmp_path: Path) -> DuckDBWarehouse:  # noqa: N802 - reads as the warehouse itself
+    return DuckDBWarehouse(str(tmp_path / "wh.duckdb"), "1GB")
 
 
 def test_a_marts_view_over_marts_tables_is_published_as_a_view(tmp_path):
@@ -59,7 +66,7 @@ def test_a_marts_view_over_marts_tables_is_published_as_a_view(tmp_path):
     con.execute("create schema if not exists intermediate")
     con.execute("create or replace table intermediate.hidden as select 7 as z")
     con.execute("create or replace view marts.leaky as select z from intermediate.hidden")
-    done = publish(con, tmp_path / "serving", "20250101T000000Z-a")
+    done = publish(WH(tmp_path), tmp_path / "serving", "20250101T000000Z-a")
     written = sorted(p.stem for p in done.run_dir.glob("*.parquet"))
     assert written == ["dim_users", "leaky", "t1"]  # no expansion of the marts-only views
     assert done.rows["doubled"] == 5 and done.rows["on_doubled"] == 1 and done.rows["leaky"] == 1
@@ -74,13 +81,13 @@ def test_a_marts_view_over_marts_tables_is_published_as_a_view(tmp_path):
 
 def test_publish_writes_parquet_and_views_and_keeps_old_runs(tmp_path):
     con = _warehouse(tmp_path, 5)
-    first = publish(con, tmp_path / "serving", "20250101T000000Z-a", keep=2)
+    first = publish(WH(tmp_path), tmp_path / "serving", "20250101T000000Z-a", keep=2)
     reader = duckdb.connect(str(first.serving_file), read_only=True)  # held across publishes
     con.execute("insert into marts.t1 select 99")
-    publish(con, tmp_path / "serving", "20250102T000000Z-b", keep=2)
+    publish(WH(tmp_path), tmp_path / "serving", "20250102T000000Z-b", keep=2)
     # the held reader still sees its run, whole
     assert reader.execute("select count(*) from marts.t1").fetchone()[0] == 5
-    third = publish(con, tmp_path / "serving", "20250103T000000Z-c", keep=2)
+    third = publish(WH(tmp_path), tmp_path / "serving", "20250103T000000Z-c", keep=2)
     # the documented limit: a reader held across `keep` publishes loses its (pruned) files
     with pytest.raises(duckdb.IOException):
         reader.execute("select count(*) from marts.t1").fetchone()
@@ -95,19 +102,19 @@ def test_publish_writes_parquet_and_views_and_keeps_old_runs(tmp_path):
     assert runs == ["20250102T000000Z-b", "20250103T000000Z-c"]  # keep = 2
     assert not list((tmp_path / "serving").glob(f".*{SERVING_FILE}"))  # no temp file left
     with pytest.raises(PublishError, match="exists already"):
-        publish(con, tmp_path / "serving", "20250103T000000Z-c")
+        publish(WH(tmp_path), tmp_path / "serving", "20250103T000000Z-c")
 
 
 def test_personal_attributes_hashed_or_dropped(tmp_path):
-    con = _warehouse(tmp_path, 1)
+    _warehouse(tmp_path, 1).close()
     with pytest.raises(PublishError, match="USEROPS_PII_SALT"):
-        publish(con, tmp_path / "s0", "x", Privacy(("email",), "hash", None))
-    hashed = publish(con, tmp_path / "s1", "x", Privacy(("email",), "hash", "pepper"))
+        publish(WH(tmp_path), tmp_path / "s0", "x", Privacy(("email",), "hash", None))
+    hashed = publish(WH(tmp_path), tmp_path / "s1", "x", Privacy(("email",), "hash", "pepper"))
     users = pd.read_parquet(hashed.run_dir / "dim_users.parquet").set_index("user_id")
     u1 = json.loads(users.loc["u1", "attributes"])
     assert u1["plan"] == "pro" and "example.com" not in u1["email"] and len(u1["email"]) == 64
     assert pd.isna(users.loc["u2", "attributes"])
-    dropped = publish(con, tmp_path / "s2", "x", Privacy(("email",), "drop"))
+    dropped = publish(WH(tmp_path), tmp_path / "s2", "x", Privacy(("email",), "drop"))
     text = (dropped.run_dir / "dim_users.parquet").read_bytes()
     assert b"a@example.com" not in text and b"a@example.com" not in hashed.run_dir.joinpath(
         "dim_users.parquet").read_bytes()

@@ -14,8 +14,9 @@ from dagster import (
 
 from data_quality.contract import ENTITIES
 from data_quality.landing import LandingError, ValidationRules, sync_landing
+from data_quality.landing.lake import PART_OF, export_lake
 from orchestration.resources import WAREHOUSE_POOL
-from orchestration.settings import Settings
+from orchestration.settings import Settings, lake_dir
 from orchestration.warehouse import Warehouse
 
 RAW_KEYS = {name: AssetKey(["raw", name]) for name in [*ENTITIES, "quarantine"]}
@@ -58,6 +59,15 @@ def build_landing_asset(settings: Settings):
                 )
             except LandingError as exc:
                 raise Failure(description=str(exc)) from None
+            if warehouse.engine != "duckdb":  # the engine reads the validated rows as a lake
+                lake = lake_dir(settings.warehouse)
+                exported = export_lake(con, lake)
+                columns = {t: [r[0] for r in con.execute(f"describe raw.{t}").fetchall()]
+                           for t in PART_OF}
+        if warehouse.engine != "duckdb":
+            for table, names in columns.items():
+                warehouse.create_view(f"raw.{table}", names, lake / table)
+            context.log.info("lake %s: parts written %s", lake, exported.written)
         context.log.info(
             "landing %s: %d files loaded, %d unchanged; quarantined by reason: %s",
             settings.landing,

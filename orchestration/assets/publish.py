@@ -36,8 +36,7 @@ def build_publish_asset(settings: Settings, mart_keys: list[AssetKey]):
         )
         # sortable and unique: the folder names order the publishes
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + context.run_id[:8]
-        with warehouse.connect() as con:
-            result = publish(con, settings.serving, stamp, privacy)
+        result = publish(warehouse, settings.serving, stamp, privacy)
         context.log.info("published %d tables to %s", len(result.rows), result.serving_file)
         return MaterializeResult(metadata={
             "serving_file": str(result.serving_file),
