@@ -30,11 +30,53 @@
     ({{ column }} between {{ window_lower() }} and {{ window_end() }})
 {%- endmacro %}
 
+{#- How a daily model's rows of the rebuilt days are replaced. DuckDB: the pre_hook
+    deletes them, the model appends. Spark (Parquet tables, no DELETE): the table is
+    partitioned by the day, the pre_hook drops the rebuilt days' partitions (so a day that
+    lost all its rows does not keep stale ones) and the model overwrites the partitions it
+    writes (insert_overwrite), so a rerun replaces rather than adds even if a pre_hook was
+    skipped. -#}
+{% macro daily_strategy() -%}
+    {{- 'insert_overwrite' if target.type == 'spark' else 'append' -}}
+{%- endmacro %}
+
+{% macro day_partition(column) -%}
+    {{- return([column] if target.type == 'spark' else none) -}}
+{%- endmacro %}
+
 {#- pre_hook of daily models: drop the days about to be rebuilt, so a day that
     lost all its rows on a rerun does not keep stale ones. -#}
 {% macro delete_run_window(column='activity_date') -%}
+    {{ return(adapter.dispatch('delete_run_window', 'userops')(column)) }}
+{%- endmacro %}
+
+{% macro default__delete_run_window(column) -%}
     {%- if is_incremental() -%}
         delete from {{ this }} where {{ in_run_window(column) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__delete_run_window(column) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set row = run_query('select ' ~ window_lower() ~ ', ' ~ window_end()).rows[0] -%}
+        {{ drop_day_partitions(column, row[0], row[1]) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Spark: drop the partitions of the days first..last (dates or ISO strings). -#}
+{% macro drop_day_partitions(column, first, last) -%}
+    {%- set day = modules.datetime.date.fromisoformat(first | string | truncate(10, true, '')) -%}
+    {%- set last_day = modules.datetime.date.fromisoformat(last | string | truncate(10, true, '')) -%}
+    {%- set specs = [] -%}
+    {%- for i in range((last_day - day).days + 1) -%}
+        {%- do specs.append("partition (" ~ column ~ " = '" ~ (day + modules.datetime.timedelta(days=i)).isoformat() ~ "')") -%}
+    {%- endfor -%}
+    {%- if specs -%}
+        alter table {{ this }} drop if exists {{ specs | join(', ') }}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -57,8 +99,25 @@
 
 {#- pre_hook of the models that use rebuild_from: drop their rows from that day on. -#}
 {% macro delete_from_rebuild_day(column, reach) -%}
+    {{ return(adapter.dispatch('delete_from_rebuild_day', 'userops')(column, reach)) }}
+{%- endmacro %}
+
+{% macro default__delete_from_rebuild_day(column, reach) -%}
     {%- if is_incremental() -%}
         delete from {{ this }} where {{ column }} >= {{ rebuild_from(reach) }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__delete_from_rebuild_day(column, reach) -%}
+    {%- if execute and is_incremental() -%}
+        {%- set row = run_query('select ' ~ rebuild_from(reach) ~ ', (select max(' ~ column ~ ') from ' ~ this ~ ')').rows[0] -%}
+        {%- if row[1] is none -%}
+            select 1
+        {%- else -%}
+            {{ drop_day_partitions(column, row[0], row[1]) }}
+        {%- endif -%}
     {%- else -%}
         select 1
     {%- endif -%}
@@ -76,14 +135,22 @@
     {%- if execute and is_incremental() -%}
         {%- set bounds -%}
             select
-                cast({{ add_days('min(window_start)', -1 * var('lookback_days') - 2) }} as varchar),
-                cast({{ add_days('max(window_end)', 2) }} as varchar)
+                cast({{ add_days('min(window_start)', -1 * var('lookback_days') - 2) }} as string),
+                cast({{ add_days('max(window_end)', 2) }} as string)
             from {{ source('userops_meta', 'run_window') }}
         {%- endset -%}
         {%- set row = run_query(bounds).rows[0] -%}
         {%- if row[0] is not none and row[1] is not none -%}
-            and {{ column }} >= cast('{{ row[0] }} 00:00:00+00' as timestamptz)
-            and {{ column }} < cast('{{ row[1] }} 00:00:00+00' as timestamptz)
+            and {{ column }} >= {{ utc_midnight(row[0]) }}
+            and {{ column }} < {{ utc_midnight(row[1]) }}
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Midnight UTC of an ISO day, as a literal comparable with a landed (zoned) time. -#}
+{% macro utc_midnight(day) -%}
+    {{ return(adapter.dispatch('utc_midnight', 'userops')(day)) }}
+{%- endmacro %}
+{% macro default__utc_midnight(day) -%}cast('{{ day }} 00:00:00+00' as timestamptz){%- endmacro %}
+{#- Spark's timestamps are instants, read in the session's time zone (UTC) -#}
+{% macro spark__utc_midnight(day) -%}cast('{{ day }} 00:00:00' as timestamp){%- endmacro %}

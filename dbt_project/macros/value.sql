@@ -21,8 +21,8 @@
         min(activity_date) as first_purchase_date,
         max(activity_date) as last_purchase_date,
         cast(count(*) - 1 as bigint) as frequency,
-        {{ dbt.datediff('min(activity_date)', 'max(activity_date)', 'day') }} as recency,
-        {{ dbt.datediff('min(activity_date)', as_of, 'day') }} as "T",
+        cast({{ dbt.datediff('min(activity_date)', 'max(activity_date)', 'day') }} as bigint) as recency,
+        cast({{ dbt.datediff('min(activity_date)', as_of, 'day') }} as bigint) as T,
         round(coalesce(
             (sum(revenue) - sum(case when is_first then revenue else 0 end))
             / nullif(count(*) - 1, 0),

@@ -27,10 +27,11 @@ PARSE_STATE = "partial_parse.msgpack"
 
 
 def parse_state_key(settings: Settings) -> str:
-    """What a dbt parse depends on besides the project's files: the --vars and the
-    database name (the warehouse file's stem, which dbt writes into every relation name).
+    """What a dbt parse depends on besides the project's files: the --vars, the engine and
+    the database name (the warehouse file's stem, which dbt writes into every relation name).
     Not the warehouse's folder: dbt.inprocess keeps it out of dbt's parse-state check."""
-    text = vars_arg(settings.config.dbt_vars())[1] + "|" + settings.warehouse.stem
+    text = (vars_arg(settings.config.dbt_vars())[1] + "|" + settings.warehouse.stem + "|"
+            + settings.config.warehouse.engine)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -46,9 +47,18 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     limit from it, and DBT_TARGET_PATH names the parse state its invocations start from
     (UseropsDbtCliResource copies the partial_parse.msgpack it finds there into each
     invocation's target folder)."""
-    return {"USEROPS_WAREHOUSE": str(settings.warehouse),
-            "USEROPS_MEMORY_LIMIT": settings.config.warehouse.memory_limit,
-            "DBT_TARGET_PATH": str(parse_state_dir(settings))}
+    wh = settings.config.warehouse
+    env = {"USEROPS_WAREHOUSE": str(settings.warehouse),
+           "USEROPS_MEMORY_LIMIT": wh.memory_limit,
+           "USEROPS_DBT_TARGET": wh.engine,
+           "DBT_TARGET_PATH": str(parse_state_dir(settings))}
+    if wh.engine == "spark":  # the token and user stay in the environment, as given
+        env.update({"USEROPS_SPARK_METHOD": wh.spark.method,
+                    "USEROPS_SPARK_HOST": wh.spark.host or "NA",
+                    "USEROPS_SPARK_PORT": str(wh.spark.port),
+                    "USEROPS_SPARK_CLUSTER": wh.spark.cluster or "",
+                    "USEROPS_SPARK_ENDPOINT": wh.spark.endpoint or ""})
+    return env
 
 
 KEEP_DBT_RUNS = 20  # runs whose dbt artifacts (run_results.json, logs) are kept

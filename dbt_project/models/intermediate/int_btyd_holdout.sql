@@ -23,7 +23,7 @@ select
     c.user_id,
     c.frequency,
     c.recency,
-    c."T",
+    c.T,
     c.monetary_value,
     cast(coalesce(h.holdout_purchase_days, 0) as bigint) as holdout_purchase_days
 from calibration as c

@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy=daily_strategy(),
+        partition_by=day_partition('feature_date'),
         pre_hook="{{ delete_from_rebuild_day('feature_date', var('churn_horizon_days') | int) }}",
     )
 }}

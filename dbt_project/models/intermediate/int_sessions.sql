@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy=daily_strategy(),
+        partition_by=day_partition('activity_date'),
         pre_hook="{{ delete_run_window('activity_date') }}",
     )
 }}
@@ -39,7 +40,7 @@ gap_numbered as (
 ),
 
 keyed as (
-    select user_id, activity_date, 'gap-' || cast(visit_number as varchar) as visit_key,
+    select user_id, activity_date, 'gap-' || cast(visit_number as string) as visit_key,
         event_at, platform, campaign_id, is_key_event
     from gap_numbered
     union all
@@ -70,7 +71,7 @@ visits as (
 )
 
 select
-    md5(user_id || '|' || cast(activity_date as varchar) || '|' || visit_key) as visit_id,
+    md5(user_id || '|' || cast(activity_date as string) || '|' || visit_key) as visit_id,
     user_id,
     activity_date,
     visit_key,

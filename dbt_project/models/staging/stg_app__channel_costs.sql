@@ -3,7 +3,7 @@ with source as (
 )
 
 select
-    cast("date" as date) as cost_date,
+    cast({{ adapter.quote('date') }} as date) as cost_date,
     lower(trim(channel)) as channel,
     spend
 from source

@@ -133,10 +133,11 @@ select
     w.revenue_per_new_user,
     w.spend,
     w.cac,
-    (select min(cu.age_days) from cumulative as cu
+    cast((select min(cu.age_days) from cumulative as cu
         where cu.channel = w.channel
         and (cu.cohort_month = w.cohort_month or (cu.cohort_month is null and w.cohort_month is null))
-        and w.cac is not null and cu.cumulative_revenue / w.new_users >= w.cac) as payback_days,
+        and w.cac is not null and cu.cumulative_revenue / w.new_users >= w.cac) as bigint)
+        as payback_days,
     st.new_users_cv,
     case when st.new_users_cv < {{ var('channel_stable_max_cv') }} then 'stable' else 'unstable' end as stability
 from with_cac as w

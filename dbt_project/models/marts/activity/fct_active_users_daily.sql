@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy=daily_strategy(),
+        partition_by=day_partition('activity_date'),
         pre_hook="{{ delete_run_window('activity_date') }}",
     )
 }}

@@ -96,10 +96,11 @@ history as (
             range between {{ churn }} preceding and 1 preceding), 0) as active_in_churn_days_before,
         max(active) over (partition by user_id order by day_number
             range between {{ idle - 1 }} preceding and current row) as active_within_idle_days,
-        sum(units) over (partition by user_id order by day_number
-            range between {{ w - 1 }} preceding and current row) as engagement_cur,
-        coalesce(sum(units) over (partition by user_id order by day_number
-            range between {{ 2 * w - 1 }} preceding and {{ w }} preceding), 0) as engagement_prev
+        cast(sum(units) over (partition by user_id order by day_number
+            range between {{ w - 1 }} preceding and current row) as bigint) as engagement_cur,
+        cast(coalesce(sum(units) over (partition by user_id order by day_number
+            range between {{ 2 * w - 1 }} preceding and {{ w }} preceding), 0) as bigint)
+            as engagement_prev
     from points
 ),
 

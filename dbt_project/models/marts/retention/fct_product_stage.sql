@@ -15,7 +15,7 @@ with months as (
         active_users_previous,
         new_user_ratio,
         churn_rate,
-        row_number() over (order by period_start) as months_of_history,
+        cast(row_number() over (order by period_start) as bigint) as months_of_history,
         case when coalesce(new_user_ratio, 0) < coalesce(churn_rate, 0) then 1 else 0 end as shrinking
     from {{ ref('fct_growth_accounting') }}
     where grain = 'month'

@@ -75,7 +75,7 @@ select
     c.referrer_user_id,
     e.first_active_date,
     e.last_active_date,
-    {{ dbt.datediff('c.cohort_date', '(select snapshot_date from snapshot)', 'day') }} as tenure_days,
+    cast({{ dbt.datediff('c.cohort_date', '(select snapshot_date from snapshot)', 'day') }} as bigint) as tenure_days,
     st.lifecycle_stage,
     e.activity_tier,
     e.engagement_index,
