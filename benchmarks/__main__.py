@@ -1,4 +1,4 @@
-"""uv run python -m benchmarks [SIZE ...] [--days 365] [--tiny] [--cdnow]
+"""uv run python -m benchmarks [SIZE ...] [--days 365] [--engines duckdb,spark] [--tiny] [--cdnow]
 
 Generates seeded landings of about SIZE events (1M, 10M, 100M) over --days days, one
 Parquet file per day, runs the whole pipeline over them in a fresh process and prints the
@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-incremental", action="store_true", help="skip the next-day runs")
     p.add_argument("--tiny", action="store_true", help="the fixed cost: a tiny one-day run")
     p.add_argument("--cdnow", action="store_true", help="the 546-day CDNOW backfill")
+    p.add_argument("--engines", default="duckdb",
+                   help="comma-separated: duckdb, spark (needs `uv sync --extra spark` and Java)")
     p.add_argument("--out", type=Path, default=HERE / "out")
     p.add_argument("--results", type=Path, default=HERE / "results")
     a = p.parse_args(argv)
@@ -45,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"machine": machine(), "days": a.days, "seed": a.seed, "sizes": {}}
     for size in a.sizes:
         r = bench_size(parse_size(size), a.days, a.out, a.seed, histories,
-                       incremental=not a.no_incremental)
+                       incremental=not a.no_incremental,
+                       engines=tuple(e for e in a.engines.split(",") if e))
         results["sizes"][r.label] = r.figures
     if a.tiny:
         results["tiny"] = bench_tiny(a.out)

@@ -15,6 +15,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,8 @@ class Measured:
     peak_rss_mb: float
     returncode: int
     output_tail: str = ""
+    # the whole process tree's peak (sampled): includes Spark's JVM, which wait4 misses
+    peak_tree_rss_mb: float = 0.0
 
 
 @dataclass
@@ -70,20 +73,51 @@ def machine() -> dict[str, Any]:
             "duckdb": duckdb.__version__, "host": platform.node()}
 
 
+def _tree_rss_mb(root: int) -> float:
+    """The summed RSS of a process and all its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid], rss[pid] = int(fields[1]), int(fields[21])
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, pp in parents.items() if pp == parent and p not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(rss.get(p, 0) for p in tree) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _sample_tree(pid: int, peak: list[float], stop: threading.Event) -> None:
+    while not stop.wait(1.0):
+        peak[0] = max(peak[0], _tree_rss_mb(pid))
+
+
 def run_process(args: list[str], env: dict[str, str] | None = None) -> Measured:
-    """Run to exit; wall time and the child's own peak RSS (wait4, not the harness's)."""
+    """Run to exit; wall time, the child's own peak RSS (wait4, not the harness's) and the
+    peak of its process tree sampled each second (Spark runs in a JVM child)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env={**os.environ, **(env or {})}, cwd=PROJECT, text=True)
+    peak, stop = [0.0], threading.Event()
+    sampler = threading.Thread(target=_sample_tree, args=(proc.pid, peak, stop), daemon=True)
+    sampler.start()
     out_lines = []
     assert proc.stdout is not None
     for line in proc.stdout:  # drained as it comes, so a chatty run never blocks on a pipe
         out_lines.append(line)
         del out_lines[:-40]
+    stop.set()
+    sampler.join()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return Measured(time.perf_counter() - t0, usage.ru_maxrss / 1024, proc.returncode,
-                    "".join(out_lines))
+                    "".join(out_lines), max(peak[0], usage.ru_maxrss / 1024))
 
 
 def userops(config: Path, *extra: str) -> Measured:
@@ -183,7 +217,7 @@ def du_mb(path: Path) -> float:
 
 
 def bench_size(events: int, days: int, out: Path, seed: int, histories: list[int],
-               incremental: bool = True) -> SizeResult:
+               incremental: bool = True, engines: tuple[str, ...] = ("duckdb",)) -> SizeResult:
     label = f"{events / 1e6:g}M" if events >= 1_000_000 else f"{events / 1e3:g}k"
     res = SizeResult(label, events, days)
     root = out / label
@@ -198,39 +232,56 @@ def bench_size(events: int, days: int, out: Path, seed: int, histories: list[int
     log.info("%s: generated %s in %.0f s", label, counts, time.perf_counter() - t0)
 
     for h in sorted(set(histories) | {days}):
-        key = "full" if h == days else f"full_{h}d"
-        run_root = root / f"run_{h}d"
-        landing = run_root / "landing"
-        landed = link_days(gen, landing, range(h))
-        floor, user_days = floor_seconds(str(landing / "events" / "*.parquet"))
-        cfg = write_config(run_root, landing, START)
-        full = userops(cfg, "--start", START.isoformat(),
-                       "--end", (START + dt.timedelta(days=h - 1)).isoformat())
-        fig: dict[str, Any] = {
-            "history_days": h, "events": landed, "user_days": user_days,
-            "floor_s": round(floor, 3), "wall_s": round(full.wall_s, 1),
-            "peak_rss_mb": round(full.peak_rss_mb), "ratio_to_floor": round(full.wall_s / floor, 1),
-            "stages": stage_times(run_root / "dagster_home"),
-            "warehouse_mb": du_mb(run_root / "warehouse.duckdb"),
-            "serving_mb": du_mb(run_root / "serving"), "landing_mb": du_mb(landing),
-            "largest_tables": largest_tables(run_root / "warehouse.duckdb"),
-        }
-        log.info("%s %s: %.1f s, %.0f MB, %.0fx floor (%.2f s)", label, key, full.wall_s,
-                 full.peak_rss_mb, full.wall_s / floor, floor)
-        if incremental:
-            day = START + dt.timedelta(days=h)
-            new_events = link_days(gen, landing, range(h, h + 1))
-            inc = userops(cfg, "--start", day.isoformat(), "--end", day.isoformat())
-            fig["next_day"] = {
-                "day": day.isoformat(), "events": new_events, "wall_s": round(inc.wall_s, 1),
-                "peak_rss_mb": round(inc.peak_rss_mb),
-                "ratio_to_full": round(inc.wall_s / full.wall_s, 3),
-                "stages": stage_times(run_root / "dagster_home"),
-            }
-            log.info("%s next day after %d days: %.1f s (%.3f of the full run)", label, h,
-                     inc.wall_s, inc.wall_s / full.wall_s)
-        res.figures[key] = fig
+        floor = None
+        for engine in engines:
+            key = ("full" if h == days else f"full_{h}d") + ("" if engine == "duckdb"
+                                                              else f"_{engine}")
+            run_root = root / f"run_{h}d" if engine == "duckdb" else root / f"run_{h}d_{engine}"
+            landing = run_root / "landing"
+            landed = link_days(gen, landing, range(h))
+            if floor is None:  # one floor per landing, shared by the engines
+                floor, user_days = floor_seconds(str(landing / "events" / "*.parquet"))
+            res.figures[key] = bench_run(label, key, run_root, landing, h, landed, floor,
+                                         user_days, engine, gen if incremental else None)
     return res
+
+
+def bench_run(label: str, key: str, run_root: Path, landing: Path, h: int, landed: int,
+              floor: float, user_days: int, engine: str, gen: Path | None) -> dict[str, Any]:
+    """The full run over the first h days on one engine, then (with gen) the next day's."""
+    extra = {} if engine == "duckdb" else {"warehouse": {"engine": engine}}
+    cfg = write_config(run_root, landing, START, **extra)
+    full = userops(cfg, "--start", START.isoformat(),
+                   "--end", (START + dt.timedelta(days=h - 1)).isoformat())
+    warehouse = run_root / ("warehouse.duckdb" if engine == "duckdb" else "warehouse.spark")
+    fig: dict[str, Any] = {
+        "engine": engine, "history_days": h, "events": landed, "user_days": user_days,
+        "floor_s": round(floor, 3), "wall_s": round(full.wall_s, 1),
+        "peak_rss_mb": round(full.peak_rss_mb), "peak_tree_rss_mb": round(full.peak_tree_rss_mb),
+        "ratio_to_floor": round(full.wall_s / floor, 1),
+        "stages": stage_times(run_root / "dagster_home"),
+        "warehouse_mb": du_mb(warehouse),
+        "serving_mb": du_mb(run_root / "serving"), "landing_mb": du_mb(landing),
+        # the serving file holds the published tables on either engine
+        "largest_tables": (largest_tables(run_root / "warehouse.duckdb") if engine == "duckdb"
+                           else {}),
+    }
+    log.info("%s %s: %.1f s, %.0f MB (tree %.0f MB), %.0fx floor (%.2f s)", label, key,
+             full.wall_s, full.peak_rss_mb, full.peak_tree_rss_mb, full.wall_s / floor, floor)
+    if gen is not None:
+        day = START + dt.timedelta(days=h)
+        new_events = link_days(gen, landing, range(h, h + 1))
+        inc = userops(cfg, "--start", day.isoformat(), "--end", day.isoformat())
+        fig["next_day"] = {
+            "day": day.isoformat(), "events": new_events, "wall_s": round(inc.wall_s, 1),
+            "peak_rss_mb": round(inc.peak_rss_mb),
+            "peak_tree_rss_mb": round(inc.peak_tree_rss_mb),
+            "ratio_to_full": round(inc.wall_s / full.wall_s, 3),
+            "stages": stage_times(run_root / "dagster_home"),
+        }
+        log.info("%s next day after %d days: %.1f s (%.3f of the full run)", label, h,
+                 inc.wall_s, inc.wall_s / full.wall_s)
+    return fig
 
 
 def bench_tiny(out: Path) -> dict[str, Any]:
@@ -282,7 +333,9 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
             lines.append(
                 f"{label} events, {f['history_days']} days ({f['events']:,} events): full run "
                 f"{f['wall_s']} s, peak {f['peak_rss_mb']} MB, floor {f['floor_s']} s -> "
-                f"{f['ratio_to_floor']}x floor; dbt SQL {f['stages']['dbt_models_total_s']} s")
+                f"{f['ratio_to_floor']}x floor; dbt SQL {f['stages']['dbt_models_total_s']} s"
+                + (f" [{f['engine']}, process tree peak {f['peak_tree_rss_mb']} MB]"
+                   if f.get("engine", "duckdb") != "duckdb" else ""))
             if "next_day" in f:
                 n = f["next_day"]
                 lines.append(f"  next day ({n['events']:,} events): {n['wall_s']} s = "
