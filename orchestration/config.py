@@ -42,8 +42,10 @@ class _Strict(BaseModel):
 class PathsConfig(_Strict):
     landing: Path = Path("data/landing")
     warehouse: Path = Path("data/warehouse.duckdb")
-    dagster_home: Path = Path("data/dagster_home")
-    serving: Path = Path("data/serving")
+    # null: beside the warehouse (orchestration/settings.py, beside_warehouse), so a
+    # warehouse elsewhere never shares its run history or its serving file with another
+    dagster_home: Path | None = None
+    serving: Path | None = None
 
 
 class ActivityConfig(_Strict):
@@ -278,8 +280,14 @@ class ScheduleConfig(_Strict):
     minutes_after_midnight: int = Field(default=30, ge=0, lt=24 * 60)
 
 
+class ReportConfig(_Strict):
+    language: Literal["en", "zh"] = Field(
+        default="en", description="labels of the daily report (report.html): en or zh")
+
+
 class UseropsConfig(_Strict):
-    start_date: dt.date = dt.date(2025, 1, 1)
+    # null: the landing's first day
+    start_date: dt.date | None = None
     timezone: str = "UTC"
     paths: PathsConfig = PathsConfig()
     activity: ActivityConfig = ActivityConfig()
@@ -298,6 +306,7 @@ class UseropsConfig(_Strict):
     quality: QualityConfig = QualityConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     warehouse: WarehouseConfig = WarehouseConfig()
+    report: ReportConfig = ReportConfig()
 
     @field_validator("timezone")
     @classmethod

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
 import re
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -17,6 +20,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from data_quality.landing import landing_time_range
 from orchestration.dbt.project import prune_dbt_runs
 from orchestration.definitions import DAILY_JOB, LANDING_OP, build_definitions
+from orchestration.progress import Progress, activate
 from orchestration.settings import Settings
 from orchestration.window import MODELS_OP, window_run_config, window_tags
 
@@ -106,23 +110,27 @@ def recover_crashed_runs(instance: DagsterInstance) -> list[str]:
 
 
 def default_range(settings: Settings, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """Every complete day present in the landing, from start_date on."""
+    """Every complete day present in the landing, from start_date on (when set)."""
     found = landing_time_range(settings.landing)
     if found is None:
-        raise RunError(f"{settings.landing}: no parseable event or order times; nothing to run")
+        raise RunError(f"{settings.landing}: no parseable event or order times; land files "
+                       "under events/ or orders/ (README, Data contract) or pass --landing")
     tz = settings.config.timezone
     first, last = (t.tz_convert(tz).date() for t in found)
     today = today or dt.datetime.now(ZoneInfo(tz)).date()
     last = min(last, today - dt.timedelta(days=1))  # today is not complete yet
-    if first < settings.config.start_date:
-        log.warning(
-            "landing starts %s, before start_date %s: starting at start_date",
-            first,
-            settings.config.start_date,
-        )
-        first = settings.config.start_date
+    start_date = settings.config.start_date
+    if start_date is not None and first < start_date:
+        log.warning("landing starts %s, before start_date %s: starting at start_date",
+                    first, start_date)
+        first = start_date
     if last < first:
-        raise RunError(f"no complete day to run between {first} and {last}")
+        if start_date is not None and first == start_date:
+            raise RunError(f"the landing's last complete day {last} is before start_date "
+                           f"{start_date}: set an earlier start_date in the config, or "
+                           "remove it to start at the landing's first day")
+        raise RunError(f"the landing has no complete day yet (its last is {last}, today "
+                       f"{today} in {tz}): land earlier days, or pass --start and --end")
     return first, last
 
 
@@ -133,19 +141,20 @@ def run_pipeline(
     full_refresh: bool = False,
     log_level: str = "INFO",
     models_only: bool = False,
+    progress: TextIO | None = None,
 ) -> RunOutcome:
     """Run the daily job over [start, end] (default: every complete day in the landing).
     `models_only` runs the landing and the dbt models with their tests, and leaves out
     the scoring, the Great Expectations suites of the marts and the publish: what a
-    check of the dbt tables alone needs (e.g. the late-events test)."""
+    check of the dbt tables alone needs (e.g. the late-events test). `progress`: a stream
+    that shows each step as it starts (orchestration/progress.py)."""
     if start is None or end is None:
         d_start, d_end = default_range(settings)
         start, end = start or d_start, end or d_end
-    if start < settings.config.start_date:
-        raise RunError(
-            f"--start {start} is before start_date {settings.config.start_date} "
-            f"(set start_date in the config file)"
-        )
+    start_date = settings.config.start_date
+    if start_date is not None and start < start_date:
+        raise RunError(f"--start {start} is before start_date {start_date}: pass a later "
+                       "--start, or set an earlier start_date in the config file")
     if end < start:
         raise RunError(f"--end {end} is before --start {start}")
     defs = build_definitions(settings)
@@ -155,9 +164,12 @@ def run_pipeline(
         selection = [key for a in defs.assets if getattr(a, "op", None) is not None
                      and a.op.name in (LANDING_OP, MODELS_OP) for key in a.keys]
     log.info("running %s over %s .. %s (%d days)", DAILY_JOB, start, end, (end - start).days + 1)
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}},
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}, "progress": {}},
                   **window_run_config(start, end, full_refresh)}
-    with instance_for(settings) as instance:
+    steps = job.get_subset(asset_selection=set(selection)) if selection else job
+    display = Progress(progress, len(steps.graph.nodes)) if progress is not None else None
+    activate(display)
+    with instance_for(settings) as instance, _closing(display):
         recover_crashed_runs(instance)
         result = job.execute_in_process(
             instance=instance,
@@ -184,6 +196,16 @@ def run_pipeline(
         for e in result.get_asset_check_evaluations()
     ]
     return RunOutcome(start, end, checks)
+
+
+@contextlib.contextmanager
+def _closing(display: Progress | None) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        activate(None)
+        if display is not None:
+            display.close()
 
 
 # Exception classes that only wrap the step's own error.

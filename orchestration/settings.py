@@ -22,6 +22,15 @@ def lake_dir(warehouse: Path) -> Path:
     return warehouse.parent / f"{warehouse.stem}.lake"
 
 
+def beside_warehouse(warehouse: Path, name: str) -> Path:
+    """Where a path the config leaves unset goes: in the warehouse's folder, named `name`
+    for a file called warehouse.duckdb (data/serving, data/dagster_home), else prefixed
+    with the file's name (a/shop.duckdb -> a/shop-serving), so two warehouses never share
+    a serving file or a run history."""
+    stem = warehouse.stem
+    return warehouse.parent / (name if stem == "warehouse" else f"{stem}-{name}")
+
+
 @dataclass(frozen=True)
 class Settings:
     config: UseropsConfig
@@ -40,12 +49,15 @@ class Settings:
     ) -> Settings:
         """`config`: the file at config_path, when the caller has loaded it already."""
         config = config or load_config(config_path)
+        paths = config.paths
+        warehouse_path = Path(warehouse or paths.warehouse).absolute()
         return cls(
             config=config,
-            landing=Path(landing or config.paths.landing).absolute(),
-            warehouse=Path(warehouse or config.paths.warehouse).absolute(),
-            dagster_home=Path(config.paths.dagster_home).absolute(),
-            serving=Path(config.paths.serving).absolute(),
+            landing=Path(landing or paths.landing).absolute(),
+            warehouse=warehouse_path,
+            dagster_home=Path(paths.dagster_home or beside_warehouse(warehouse_path,
+                                                                   "dagster_home")).absolute(),
+            serving=Path(paths.serving or beside_warehouse(warehouse_path, "serving")).absolute(),
         )
 
     def warehouse_conf(self) -> dict[str, str]:

@@ -1,4 +1,5 @@
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,19 @@ def test_memory_limit_is_a_size_and_reaches_dbt_and_the_warehouse(tmp_path):
     with warehouse.connect() as con:
         limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
     assert limit.replace(" ", "") in {"667.5MiB", "700.0MB", "667.5MB"}, limit
+
+
+def test_unset_paths_go_beside_the_warehouse(tmp_path):
+    from orchestration.settings import Settings
+
+    cfg = parse_config({})
+    default = Settings.build(config=cfg)
+    assert default.serving == (Path("data") / "serving").absolute()
+    assert default.dagster_home == (Path("data") / "dagster_home").absolute()
+    shop = Settings.build(warehouse=tmp_path / "a" / "shop.duckdb", config=cfg)
+    assert shop.serving == tmp_path / "a" / "shop-serving"
+    assert shop.dagster_home == tmp_path / "a" / "shop-dagster_home"
+    # set in the config, they stay where they were put
+    fixed = Settings.build(warehouse=tmp_path / "shop.duckdb",
+                           config=parse_config({"paths": {"serving": str(tmp_path / "s")}}))
+    assert fixed.serving == tmp_path / "s"

@@ -79,8 +79,8 @@ def test_readme_table_states_the_defaults():
     config = DEFAULTS.model_dump()
     checked = 0
     for keys, cells in _readme_rows():
-        if cells == ["data/..."]:  # the three data paths, abbreviated on purpose
-            assert keys == ["paths.landing", "paths.warehouse", "paths.dagster_home"]
+        if cells == ["data/..."]:  # the two data paths, abbreviated on purpose
+            assert keys == ["paths.landing", "paths.warehouse"]
             continue
         assert len(keys) == len(cells), keys
         for key, cell in zip(keys, cells, strict=True):
