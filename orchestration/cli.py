@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from orchestration.config import ConfigError
@@ -37,7 +39,10 @@ def _common() -> argparse.ArgumentParser:
         default=None,
         help="DuckDB warehouse file (default: paths.warehouse of the config)",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="only warnings and the summary")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="only warnings and the summary, no progress")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="every log line (dbt's, Dagster's, Great Expectations') and tracebacks")
     return p
 
 
@@ -90,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--full-refresh", action="store_true", help="rebuild incremental tables from scratch"
     )
 
+    rep = sub.add_parser(
+        "report", parents=[common],
+        help="rebuild the daily report from the serving file (no pipeline run)")
+    rep.add_argument("--serving", type=Path, default=None,
+                     help="serving folder (default: paths.serving, beside the warehouse)")
+    rep.add_argument("--open", action="store_true", help="open it in the web browser")
+
     cd = sub.add_parser(
         "load-cdnow", parents=[common], help="write the CDNOW transactions as an orders landing"
     )
@@ -101,16 +113,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging(quiet: bool) -> None:
+THIRD_PARTY = ("dagster", "dbt", "great_expectations", "alembic", "py4j", "pyspark")
+
+
+def _setup_logging(quiet: bool, verbose: bool = False) -> None:
+    """Our own INFO lines unless --quiet; third-party INFO lines only with --verbose (they
+    still reach the run's log file, see _run_log)."""
     logging.basicConfig(
-        level=logging.WARNING if quiet else logging.INFO,
+        level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    if not quiet:
+        logging.getLogger("userops").setLevel(logging.INFO)
     # Dagster prints run progress with its own console logger; keep it from
     # printing every line a second time through the root logger.
     logging.getLogger("dagster").propagate = False
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if not verbose:
+        for name in THIRD_PARTY:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@contextlib.contextmanager
+def _run_log(path: Path, verbose: bool) -> Iterator[None]:
+    """Without --verbose, what libraries print to stdout during a run (dbt's result lines)
+    and every INFO log line go to `path` instead of the terminal: nothing is lost."""
+    if verbose:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        handler = logging.StreamHandler(fh)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        levels = {name: logging.getLogger(name).level for name in ("", *THIRD_PARTY)}
+        root.setLevel(logging.INFO)
+        for name in THIRD_PARTY:
+            logging.getLogger(name).setLevel(logging.INFO)
+        # the terminal keeps only warnings of the libraries
+        for h in root.handlers:
+            if h is not handler:
+                h.setLevel(logging.WARNING)
+        try:
+            with contextlib.redirect_stdout(fh):
+                yield
+        finally:
+            root.removeHandler(handler)
+            for name, level in levels.items():
+                logging.getLogger(name or None).setLevel(level)
+            for h in root.handlers:
+                h.setLevel(logging.NOTSET)
 
 
 def _cmd_generate(args, settings_config) -> Path:
@@ -120,7 +173,7 @@ def _cmd_generate(args, settings_config) -> Path:
         users=args.users,
         days=args.days,
         seed=args.seed,
-        start=getattr(args, "start", None) or settings_config.start_date,
+        start=getattr(args, "start", None) or settings_config.start_date or dt.date(2025, 1, 1),
         outage_day=getattr(args, "outage_day", None),
     )
     t0 = time.perf_counter()
@@ -144,25 +197,46 @@ def _cmd_run(args, config, landing: Path | None, start=None, end=None,
     from orchestration.summary import format_checks, format_summary, read_summary
 
     settings = Settings.build(args.config, landing, args.warehouse, config=config)
+    run_log = settings.dagster_home / "logs" / "last_run.log"
     t0 = time.perf_counter()
-    outcome = run_pipeline(
-        settings, start, end, full_refresh, log_level="WARNING" if args.quiet else "INFO"
-    )
+    with _run_log(run_log, args.verbose):
+        outcome = run_pipeline(
+            settings, start, end, full_refresh,
+            log_level="INFO" if args.verbose else "WARNING",
+            progress=None if args.quiet else sys.stderr,
+        )
     elapsed = time.perf_counter() - t0
     log.info("pipeline finished %s .. %s in %.1f s", outcome.start, outcome.end, elapsed)
     summary = read_summary(warehouse_for(settings))
     text = format_summary(
         summary, settings.warehouse, dagster_ui_hint(settings, args.config), settings.serving
     )
-    sys.stdout.write(text + "\n" + format_checks(outcome) + "\n")
+    lines = [text, format_checks(outcome)]
+    if not args.verbose:
+        lines.append(f"full log:         {run_log}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def _cmd_report(args, config) -> int:
+    from orchestration.report.build import rebuild_report
+    from orchestration.settings import Settings
+
+    settings = Settings.build(args.config, None, args.warehouse, config=config)
+    serving = (args.serving or settings.serving).absolute()
+    path = rebuild_report(serving, config.report.language, config.timezone)
+    sys.stdout.write(f"{path}\n")
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(path.as_uri())
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _setup_logging(args.quiet)
+    _setup_logging(args.quiet, args.verbose)
     from orchestration.config import load_config
-    from orchestration.runner import RunError
 
     try:
         config = load_config(args.config)
@@ -178,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"next: userops run --landing {args.out} --config examples/cdnow.yaml\n"
             )
             return 0
+        if args.command == "report":
+            return _cmd_report(args, config)
         if args.command == "demo":
             if not (args.landing / "events").is_dir():
                 args.out = args.landing
@@ -187,10 +263,24 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_run(args, config, args.landing)
         if args.command == "run":
             return _cmd_run(args, config, args.landing, args.start, args.end, args.full_refresh)
-    except (ConfigError, RunError, FileNotFoundError) as exc:
-        sys.stderr.write(f"userops: error: {exc}\n")
+    except Exception as exc:  # every error is one line that says what to do next
+        if args.verbose:
+            log.exception("failed")
+        sys.stderr.write(f"userops: error: {_one_line_error(exc)}\n")
         return 2
     return 1
+
+
+def _one_line_error(exc: Exception) -> str:
+    from data_quality.landing.read import LandingError
+    from orchestration.runner import RunError, one_line
+    from orchestration.serving import PublishError
+
+    text = one_line(str(exc)) or type(exc).__name__
+    if isinstance(exc, ConfigError | FileNotFoundError | ValueError | RunError | LandingError
+                  | PublishError):
+        return text  # these say what is wrong and what to do
+    return f"{type(exc).__name__}: {text} (run again with --verbose for the traceback)"
 
 
 if __name__ == "__main__":

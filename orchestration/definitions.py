@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import os
 
-from dagster import AssetSelection, Definitions, define_asset_job, definitions
+from dagster import (
+    AssetSelection,
+    Definitions,
+    colored_console_logger,
+    define_asset_job,
+    definitions,
+)
 
 from orchestration.assets.alerts import build_alert_checks
 from orchestration.assets.experiments import build_experiment_assets
 from orchestration.assets.landing import LANDING_OP, build_landing_asset
 from orchestration.assets.publish import build_publish_asset
 from orchestration.assets.quality import build_quality_checks
+from orchestration.assets.report import REPORT_KEY, build_report_asset
 from orchestration.assets.value import build_value_assets
 from orchestration.dbt.assets import build_dbt_assets
 from orchestration.dbt.project import (
@@ -24,6 +31,7 @@ from orchestration.dbt.project import (
     manifest_is_stale,
     prepare_manifest,
 )
+from orchestration.progress import progress_logger
 from orchestration.resources import warehouse_for
 from orchestration.settings import Settings
 from orchestration.window import build_daily_schedule
@@ -43,7 +51,8 @@ def build_definitions(settings: Settings) -> Definitions:
     value_assets = build_value_assets(settings)
     built = [dbt_models, dbt_scored, readout, *value_assets]
     marts = sorted({k for a in built for k in a.keys if k.path[0] == "marts"}, key=str)
-    publish = build_publish_asset(settings, marts)
+    report = build_report_asset(settings, marts)
+    publish = build_publish_asset(settings, [*marts, REPORT_KEY])
     producers = {k: a.node_def.name for a in [landing, *built] for k in a.keys}
     gx_checks = build_quality_checks(producers)
     job = define_asset_job(DAILY_JOB, selection=AssetSelection.all(),
@@ -51,7 +60,7 @@ def build_definitions(settings: Settings) -> Definitions:
                            "the run window (orchestration/window.py).")
     schedule = build_daily_schedule(job, settings.config)
     return Definitions(
-        assets=[landing, *built, publish],
+        assets=[landing, *built, report, publish],
         asset_checks=[*checks, *gx_checks],
         jobs=[job],
         schedules=[schedule],
@@ -59,6 +68,8 @@ def build_definitions(settings: Settings) -> Definitions:
             "dbt": dbt_resource(),
             "warehouse": warehouse_for(settings),
         },
+        # the stock console logger, and the CLI's progress display (idle elsewhere)
+        loggers={"console": colored_console_logger, "progress": progress_logger},
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration.serving import SERVING_FILE
+from orchestration.serving import REPORT_FILE, SERVING_FILE
 from orchestration.warehouse import Warehouse
 
 DUPLICATE = "duplicate_key"
@@ -84,7 +84,11 @@ def format_summary(
     lines.append(f"warehouse:        {warehouse}  (live: not for BI)")
     if serving is not None:
         lines.append(f"for BI tools:     {serving / SERVING_FILE}  (read-only; README)")
-    lines.append("tables:           " + ", ".join(t for t in s.tables if not t.startswith("raw.")))
+    marts = [t for t in s.tables if t.startswith("marts.")]
+    lines.append(f"tables:           {len(marts)} marts, {len(s.tables) - len(marts)} "
+                 "intermediate (README, Tables)")
+    if serving is not None and (serving / REPORT_FILE).exists():
+        lines.append(f"report:           {serving / REPORT_FILE}  (userops report --open)")
     lines.append(f"Dagster UI:       {ui_hint}")
     return "\n".join(lines)
 

@@ -48,13 +48,46 @@ def test_run_before_start_date_is_a_clear_error(tmp_path, capsys):
     assert "before start_date 2025-02-01" in capsys.readouterr().err
 
 
+def test_a_run_elsewhere_publishes_beside_its_warehouse_and_prints_little(tmp_path, capsys):
+    """No paths.serving / dagster_home in the config and --warehouse elsewhere: both go
+    beside that warehouse. The default output (progress and summary, no log lines of the
+    libraries) is short and, off a terminal, free of escape codes."""
+    land = tmp_path / "land"
+    assert main(["generate", "--out", str(land), "--users", "30", "--days", "3", "-q"]) == 0
+    cfg = tmp_path / "userops.yaml"
+    cfg.write_text(f"paths:\n  landing: {land}\nschedule:\n  enabled: false\n")
+    capsys.readouterr()
+    warehouse = tmp_path / "elsewhere" / "shop.duckdb"
+    assert main(["run", "--config", str(cfg), "--warehouse", str(warehouse)]) == 0
+    out = capsys.readouterr()
+    serving = tmp_path / "elsewhere" / "shop-serving"
+    assert (serving / "serving.duckdb").exists() and (serving / "report.html").exists()
+    assert (tmp_path / "elsewhere" / "shop-dagster_home" / "logs" / "last_run.log").exists()
+    printed = out.out + out.err
+    assert "\x1b" not in printed and "\r" not in printed
+    assert len(printed.splitlines()) <= 30, printed
+    assert "[ 1/" in out.err and "landing" in out.err  # progress, a plain line per stage
+    assert f"report:           {serving / 'report.html'}" in out.out
+    assert " PASS " not in printed  # dbt's result lines went to the run's log file
+
+
+def test_an_empty_landing_is_one_line_that_says_what_to_do(tmp_path, capsys):
+    (tmp_path / "land" / "events").mkdir(parents=True)
+    cfg = write_config(tmp_path, tmp_path / "land")
+    assert main(["run", "--config", str(cfg), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "holding .parquet, .csv or .jsonl files" in err
+    assert "Traceback" not in err and "--verbose" not in err  # an expected error, explained
+
+
 @pytest.fixture(scope="module")
 def cdnow_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("cdnow")
     land = root / "landing"
     assert main(["load-cdnow", "--out", str(land), "-q"]) == 0
-    # activity.source stays auto; churn is evaluated on weeks 40-78 as in the papers
-    cfg = write_config(root, land, start_date="1997-01-01", churn={"holdout_days": 273})
+    # activity.source stays auto; churn is evaluated on weeks 40-78 as in the papers; no
+    # start_date: the run starts at the landing's first day, in 1997
+    cfg = write_config(root, land, start_date=None, churn={"holdout_days": 273})
     assert main(["run", "--config", str(cfg), "-q"]) == 0  # range: every day in the landing
     return root / "warehouse.duckdb"
 
