@@ -36,6 +36,7 @@ from orchestration.warehouse import Warehouse
 log = logging.getLogger(__name__)
 
 SERVING_FILE = "serving.duckdb"
+REPORT_FILE = "report.html"
 SALT_ENV = "USEROPS_PII_SALT"
 
 
@@ -117,9 +118,11 @@ def publish(
     stamp: str,
     privacy: Privacy = Privacy(),
     keep: int = 3,
+    extras: Path | None = None,
 ) -> Published:
     """Write every marts table of `warehouse` as Parquet and swap in a serving file of
-    views."""
+    views. `extras`: a folder of files that join the run folder (the report), whose
+    report.html also becomes serving_dir/report.html."""
     serving_dir = Path(serving_dir).absolute()
     runs = serving_dir / "runs"
     run_dir = runs / stamp
@@ -151,6 +154,10 @@ def publish(
         else:
             rows[view], reads[view] = warehouse.export_parquet(
                 f"marts.{view}", partial / f"{view}.parquet")
+    if extras is not None and extras.is_dir():
+        for extra in sorted(extras.iterdir()):
+            shutil.move(extra, partial / extra.name)
+        shutil.rmtree(extras, ignore_errors=True)
     (partial / "manifest.json").write_text(json.dumps({"stamp": stamp, "rows": rows}, indent=2))
     partial.rename(run_dir)  # the folder appears complete or not at all
 
@@ -173,6 +180,9 @@ def publish(
         serving.close()
     final = serving_dir / SERVING_FILE
     os.replace(tmp_file, final)
+    if (run_dir / REPORT_FILE).exists():  # the latest report, swapped in whole
+        shutil.copyfile(run_dir / REPORT_FILE, serving_dir / f".{REPORT_FILE}.partial")
+        os.replace(serving_dir / f".{REPORT_FILE}.partial", serving_dir / REPORT_FILE)
     _prune(runs, keep)
     log.info("published %d tables (%s) to %s", len(rows), stamp, final)
     return Published(stamp, run_dir, final, rows)

@@ -19,7 +19,7 @@ def wh(tmp_path):
 
 @pytest.fixture()
 def con(wh):
-    c = duckdb.connect(wh.path, config={"memory_limit": wh.memory_limit})
+    c = duckdb.connect(wh.path)  # as the warehouse connects: no connect-time config
     c.execute("create schema intermediate")
     c.execute("""create table intermediate.f as select * from (values
         (date '2025-01-02', 'a', 0.5, true), (date '2025-01-02', 'b', 1.25, false),

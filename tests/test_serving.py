@@ -44,7 +44,7 @@ with open(out, "w") as f:
 def _warehouse(tmp_path: Path, n: int) -> duckdb.DuckDBPyConnection:
     """A warehouse with two marts tables; the returned connection shares the database with
     the Warehouse of the same file (same settings), WH(tmp_path)."""
-    con = duckdb.connect(str(tmp_path / "wh.duckdb"), config={"memory_limit": "1GB"})
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))  # as the warehouse connects
     con.execute("create schema if not exists marts")
     con.execute(f"create or replace table marts.t1 as select range as x from range({n})")
     con.execute("""create or replace table marts.dim_users as select * from (values

@@ -5,6 +5,7 @@ import os
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, ResourceParam, asset
 
+from orchestration.assets.report import pending_dir
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.serving import SALT_ENV, Privacy, publish
 from orchestration.settings import Settings
@@ -14,6 +15,7 @@ PUBLISH_KEY = AssetKey(["serving", "published_marts"])
 
 
 def build_publish_asset(settings: Settings, mart_keys: list[AssetKey]):
+    """`mart_keys`: every asset the publish waits for (the marts and the report)."""
     privacy_cfg = settings.config.privacy
 
     @asset(
@@ -36,7 +38,8 @@ def build_publish_asset(settings: Settings, mart_keys: list[AssetKey]):
         )
         # sortable and unique: the folder names order the publishes
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + context.run_id[:8]
-        result = publish(warehouse, settings.serving, stamp, privacy)
+        result = publish(warehouse, settings.serving, stamp, privacy,
+                         extras=pending_dir(settings, context.run_id))
         context.log.info("published %d tables to %s", len(result.rows), result.serving_file)
         return MaterializeResult(metadata={
             "serving_file": str(result.serving_file),

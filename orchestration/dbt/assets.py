@@ -4,7 +4,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetSpec, ResourceParam
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetSpec,
+    MetadataValue,
+    Output,
+    ResourceParam,
+)
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -14,6 +21,7 @@ from dagster_dbt import (
 
 from orchestration.dbt.helpers import build_args, write_run_window
 from orchestration.dbt.project import dbt_runs_dir, keep_parse_state
+from orchestration.report.preview import SERIES, mart_preview
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import Settings
 from orchestration.warehouse import Warehouse
@@ -46,6 +54,21 @@ class UseropsTranslator(DagsterDbtTranslator):
 TRANSLATOR = UseropsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+def _with_preview(context: AssetExecutionContext, event: Output, warehouse: Warehouse) -> Output:
+    """A key mart's output with a preview and a text chart in its metadata (Dagster UI).
+    A preview that cannot be read is logged and left out: it never fails the run."""
+    key = context.asset_key_for_output(event.output_name)
+    if key.path[0] != "marts" or key.path[-1] not in SERIES:
+        return event
+    try:
+        preview = mart_preview(warehouse.query, key.path[-1])
+    except Exception as exc:  # noqa: BLE001 - a preview is never worth a failed run
+        context.log.warning("no preview of %s: %s", key.to_user_string(), exc)
+        return event
+    return event.with_metadata({**event.metadata,
+                                **{k: MetadataValue.md(v) for k, v in preview.items()}})
+
+
 def dbt_target_path(settings: Settings, context: AssetExecutionContext) -> Path:
     """Each invocation's own target folder, kept with the run (run_results.json, logs):
     runs of other warehouses, in parallel tests too, never share one."""
@@ -56,10 +79,14 @@ def build_dbt_assets(settings: Settings, manifest):
     dbt_vars = settings.config.dbt_vars()
     timezone = settings.config.timezone
 
-    def invoke(context, dbt: DbtCliResource, full_refresh: bool):
+    def invoke(context, dbt: DbtCliResource, full_refresh: bool,
+               warehouse: Warehouse | None = None):
         target = dbt_target_path(settings, context)
-        yield from dbt.cli(build_args(dbt_vars, full_refresh), context=context,
-                           target_path=target).stream()
+        for event in dbt.cli(build_args(dbt_vars, full_refresh), context=context,
+                             target_path=target).stream():
+            if warehouse is not None and isinstance(event, Output):
+                event = _with_preview(context, event, warehouse)
+            yield event
         keep_parse_state(settings, target)
 
     @dbt_assets(
@@ -82,7 +109,7 @@ def build_dbt_assets(settings: Settings, manifest):
             "building reporting days %s .. %s (full refresh: %s)", first, last, config.full_refresh
         )
         write_run_window(warehouse, first, last, config.full_refresh)
-        yield from invoke(context, dbt, config.full_refresh)
+        yield from invoke(context, dbt, config.full_refresh, warehouse)
 
     @dbt_assets(
         manifest=manifest,

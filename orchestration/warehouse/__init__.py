@@ -34,9 +34,11 @@ class Warehouse(ABC):
         """The DuckDB file at `path`: the whole warehouse on DuckDB; on Spark the landing's
         state (files seen, validated rows, quarantine) before it reaches the lake."""
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(self.path, read_only=read_only,
-                             config={"memory_limit": self.memory_limit})
+        # no connect-time config, as dbt-duckdb connects: a connection of this process then
+        # shares dbt's open database (in-process dbt) instead of failing on a config clash
+        con = duckdb.connect(self.path, read_only=read_only)
         try:
+            con.execute(f"set memory_limit = '{self.memory_limit}'")
             yield con
         finally:
             con.close()

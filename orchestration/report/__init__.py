@@ -1,0 +1,1 @@
+"""The daily report (report.html): charts of the published marts, readable offline."""

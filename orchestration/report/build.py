@@ -1,0 +1,494 @@
+"""The daily report: one self-contained HTML page of charts from the published marts.
+
+Built from the `marts` tables only, through a `read(sql) -> DataFrame` function, so the
+same code renders it from the warehouse during a run (the report asset) and from the
+serving file afterwards (`userops report`). Plotly's JavaScript is inlined once from the
+plotly package: the page opens offline, with no request leaving it. Each section is a
+chart with one line on how to read it, its key numbers in elements marked
+`data-metric` (the tests read them back), or a sentence saying why it is empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pandas as pd
+
+from orchestration.report.labels import text
+from orchestration.serving import REPORT_FILE, SERVING_FILE
+
+log = logging.getLogger(__name__)
+
+Read = Callable[[str], pd.DataFrame]
+CHECKS_FILE = "checks.json"
+TIERS = ("high", "mid", "low")
+STAGES = ("new", "growing", "mature", "declining", "reactivated", "churned")
+BANDS = {"low": "#4c9f70", "medium": "#e0a030", "high": "#d0453a", "churned": "#888888"}
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    how: str
+    charts: list[str] = field(default_factory=list)  # figure HTML (no script library)
+    tables: list[str] = field(default_factory=list)
+    metrics: dict[str, object] = field(default_factory=dict)
+    empty: str | None = None
+
+
+def _figure_html(fig, key: str, n: int) -> str:
+    fig.update_layout(margin={"l": 50, "r": 50, "t": 30, "b": 40}, height=360,
+                      template="plotly_white", legend={"orientation": "h", "y": -0.15})
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{key}-{n}",
+                       config={"displaylogo": False, "responsive": True})
+
+
+def _fmt(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "n/a"
+    if isinstance(value, dt.date | pd.Timestamp):  # days, shown as days
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _table(frame: pd.DataFrame, headers: Sequence[str]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
+                   for row in frame.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+class Report:
+    def __init__(self, read: Read, tables: set[str], language: str) -> None:
+        self.read, self.tables, self.lang = read, tables, language
+
+    def t(self, key: str, **values: object) -> str:
+        return text(key, self.lang, **values)
+
+    def section(self, key: str) -> Section:
+        return Section(key, self.t(key), self.t(f"{key}_how"))
+
+    def frame(self, table: str, sql: str) -> pd.DataFrame:
+        """`sql` over marts.`table`, or no rows when the table was not built."""
+        if table not in self.tables:
+            return pd.DataFrame()
+        return self.read(sql)
+
+    # --- sections -------------------------------------------------------------------
+    def checks(self, checks: list[dict] | None) -> Section:
+        s = self.section("checks")
+        if checks is None:
+            s.empty = self.t("checks_none")
+            return s
+        failed = [c for c in checks if not c["passed"]]
+        s.metrics["checks_failed"] = len(failed)
+        if not failed:
+            s.empty = self.t("checks_ok", n=len(checks))
+            return s
+        rows = pd.DataFrame([(c["severity"], c["asset"], c["check"],
+                              ", ".join(f"{k}={v}" for k, v in c.get("metadata", {}).items()))
+                             for c in failed])
+        s.tables.append(_table(rows, [self.t(k) for k in ("severity", "table", "check",
+                                                           "detail")]))
+        return s
+
+    def active(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("active")
+        df = self.frame("fct_active_users_daily", """
+            select activity_date, dau, wau, mau, stickiness from marts.fct_active_users_daily
+            where breakdown = 'all' order by activity_date""")
+        if df.empty:
+            s.empty = self.t("no_activity")
+            return s
+        fig = go.Figure()
+        for col in ("dau", "wau", "mau"):
+            fig.add_scatter(x=df["activity_date"], y=df[col], name=col.upper(), mode="lines")
+        fig.add_scatter(x=df["activity_date"], y=df["stickiness"], name=self.t("stickiness"),
+                        yaxis="y2", mode="lines", line={"dash": "dot"})
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1]})
+        s.charts.append(_figure_html(fig, "active", 0))
+        last = df.iloc[-1]
+        s.metrics.update(date=last["activity_date"], dau=int(last["dau"]), wau=int(last["wau"]),
+                         mau=int(last["mau"]), stickiness=float(last["stickiness"] or 0))
+        return s
+
+    def tiers(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("tiers")
+        df = self.frame("fct_user_engagement_daily", """
+            select activity_date, activity_tier, count(*) as users
+            from marts.fct_user_engagement_daily where activity_tier <> 'none'
+            group by all order by activity_date""")
+        if df.empty:
+            s.empty = self.t("no_activity")
+            return s
+        wide = df.pivot(index="activity_date", columns="activity_tier", values="users").fillna(0)
+        fig = go.Figure()
+        for tier in TIERS:
+            if tier in wide:
+                fig.add_scatter(x=wide.index, y=wide[tier], name=tier, stackgroup="tiers",
+                                mode="lines")
+        s.charts.append(_figure_html(fig, "tiers", 0))
+        last = wide.iloc[-1]
+        s.metrics.update({f"tier_{t}": int(last.get(t, 0)) for t in TIERS})
+        return s
+
+    def growth(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("growth")
+        df = self.frame("fct_growth_accounting", """
+            select period_start, new_users, retained_users, resurrected_users, churned_users,
+                   quick_ratio from marts.fct_growth_accounting
+            where grain = 'week' and is_complete order by period_start""")
+        if df.empty:
+            s.empty = self.t("no_growth")
+            return s
+        fig = go.Figure()
+        for col, key in (("retained_users", "retained"), ("new_users", "new"),
+                         ("resurrected_users", "resurrected")):
+            fig.add_bar(x=df["period_start"], y=df[col], name=self.t(key))
+        fig.add_bar(x=df["period_start"], y=-df["churned_users"], name=self.t("churned"))
+        fig.add_scatter(x=df["period_start"], y=df["quick_ratio"], name=self.t("quick_ratio"),
+                        yaxis="y2", mode="lines+markers")
+        fig.update_layout(barmode="relative", yaxis2={"overlaying": "y", "side": "right"})
+        s.charts.append(_figure_html(fig, "growth", 0))
+        last = df.iloc[-1]
+        s.metrics.update(week=last["period_start"], quick_ratio=last["quick_ratio"],
+                         new_users=int(last["new_users"]),
+                         churned_users=int(last["churned_users"]))
+        stage = self.frame("fct_product_stage", """
+            select month_start, product_stage from marts.fct_product_stage
+            where is_complete order by month_start desc limit 1""")
+        if not stage.empty:
+            s.metrics["product_stage"] = stage.iloc[0]["product_stage"]
+        return s
+
+    def retention(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("retention")
+        df = self.frame("fct_retention_cohorts", """
+            select cohort_grain, cohort_period, period_number, cohort_size,
+                   retention_rate_on, retention_rate_on_or_after
+            from marts.fct_retention_cohorts
+            where breakdown = 'all' and is_observable
+              and (cohort_grain <> 'day' or period_number <= 30)""")
+        if df.empty:
+            s.empty = self.t("no_cohorts")
+            return s
+        fig = go.Figure()
+        variants = []
+        for grain in ("day", "week", "month"):
+            g = df[df["cohort_grain"] == grain]
+            if grain == "day":  # the latest 60 daily cohorts: a readable triangle
+                g = g[g["cohort_period"].isin(sorted(g["cohort_period"].unique())[-60:])]
+            for measure in ("on", "on_or_after"):
+                wide = g.pivot(index="cohort_period", columns="period_number",
+                               values=f"retention_rate_{measure}")
+                fig.add_heatmap(z=wide.values, x=list(wide.columns),
+                                y=[_fmt(pd.Timestamp(d)) for d in wide.index], zmin=0, zmax=1,
+                                colorscale="Blues", visible=not variants,
+                                name=f"{self.t(grain)} / {self.t(measure)}")
+                variants.append(f"{self.t(grain)} · {self.t(measure)}")
+        buttons = [{"label": label, "method": "update",
+                    "args": [{"visible": [j == i for j in range(len(variants))]}]}
+                   for i, label in enumerate(variants)]
+        fig.update_layout(updatemenus=[{"buttons": buttons, "direction": "down", "x": 0,
+                                        "y": 1.15, "xanchor": "left"}],
+                          yaxis={"autorange": "reversed", "type": "category"})
+        s.charts.append(_figure_html(fig, "retention", 0))
+        week = df[(df["cohort_grain"] == "week") & (df["period_number"] == 1)]
+        if not week.empty:
+            s.metrics["week1_retention"] = float(week.sort_values("cohort_period")
+                                                 .iloc[-1]["retention_rate_on"])
+        return s
+
+    def lifecycle(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("lifecycle")
+        df = self.frame("fct_lifecycle_stage_counts", """
+            select activity_date, lifecycle_stage, users from marts.fct_lifecycle_stage_counts
+            order by activity_date""")
+        if df.empty:
+            s.empty = self.t("no_activity")
+            return s
+        wide = df.pivot(index="activity_date", columns="lifecycle_stage",
+                        values="users").fillna(0)
+        fig = go.Figure()
+        for stage in STAGES:
+            if stage in wide:
+                fig.add_scatter(x=wide.index, y=wide[stage], name=stage, stackgroup="s",
+                                mode="lines")
+        s.charts.append(_figure_html(fig, "lifecycle", 0))
+        s.metrics.update({f"stage_{k}": int(v) for k, v in wide.iloc[-1].items()})
+        flows = self.frame("fct_lifecycle_transitions", """
+            select from_stage, to_stage, sum(users) as users
+            from marts.fct_lifecycle_transitions
+            where is_change and from_stage is not null and activity_date >
+                  (select max(activity_date) from marts.fct_lifecycle_transitions) - 7
+            group by all""")
+        if flows.empty:
+            s.tables.append(f"<p class='empty'>{html.escape(self.t('no_transitions'))}</p>")
+        else:
+            names = [*STAGES, *sorted(set(flows["from_stage"]) | set(flows["to_stage"])
+                                      - set(STAGES))]
+            index = {n: i for i, n in enumerate(names)}
+            fig = go.Figure(go.Sankey(
+                node={"label": [f"{n} →" for n in names] + [f"→ {n}" for n in names]},
+                link={"source": [index[f] for f in flows["from_stage"]],
+                      "target": [len(names) + index[t] for t in flows["to_stage"]],
+                      "value": flows["users"].tolist()}))
+            s.charts.append(_figure_html(fig, "lifecycle", 1))
+        return s
+
+    def channels(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("channels")
+        df = self.frame("fct_channel_quality", """
+            select channel, new_users, d7_retention, d30_retention, cac, payback_days,
+                   stability from marts.fct_channel_quality
+            where cohort_month is null order by new_users desc""")
+        if df.empty:
+            s.empty = self.t("no_channels")
+            return s
+        labels = [f"{c} ({st})" for c, st in zip(df["channel"], df["stability"], strict=True)]
+        hover = [f"new users {n:,}<br>CAC {_fmt(c)}<br>payback {_fmt(p)} days"
+                 for n, c, p in zip(df["new_users"], df["cac"], df["payback_days"], strict=True)]
+        fig = go.Figure()
+        for col in ("d7_retention", "d30_retention"):
+            fig.add_bar(x=labels, y=df[col], name=col.replace("_", " "), hovertext=hover)
+        fig.update_layout(barmode="group", yaxis={"range": [0, 1]})
+        s.charts.append(_figure_html(fig, "channels", 0))
+        top = df.iloc[0]
+        s.metrics.update(top_channel=top["channel"], top_channel_d30=top["d30_retention"])
+        return s
+
+    def funnel(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("funnel")
+        # the latest complete signup month, else the latest one (marked as incomplete)
+        df = self.frame("fct_aarrr_funnel", """
+            select cohort_month, step_number, step, users, is_complete
+            from marts.fct_aarrr_funnel
+            where cohort_month = coalesce(
+                (select max(cohort_month) from marts.fct_aarrr_funnel where is_complete),
+                (select max(cohort_month) from marts.fct_aarrr_funnel))
+            order by step_number""")
+        if df.empty:
+            s.empty = self.t("no_funnel")
+            return s
+        fig = go.Figure(go.Funnel(y=df["step"], x=df["users"], textinfo="value+percent initial"))
+        s.charts.append(_figure_html(fig, "funnel", 0))
+        s.metrics.update(funnel_month=df.iloc[0]["cohort_month"],
+                         funnel_acquired=int(df.iloc[0]["users"]))
+        if not df["is_complete"].all():
+            s.how += " " + self.t("funnel_incomplete")
+        return s
+
+    def revenue(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("revenue")
+        df = self.frame("fct_revenue_daily", """
+            select activity_date, gmv_net, arpu, paid_orders from marts.fct_revenue_daily
+            order by activity_date""")
+        if df.empty or df["paid_orders"].sum() == 0:
+            s.empty = self.t("no_orders")
+            return s
+        fig = go.Figure()
+        fig.add_bar(x=df["activity_date"], y=df["gmv_net"], name=self.t("gmv_net"))
+        fig.add_scatter(x=df["activity_date"], y=df["arpu"], name=self.t("arpu"), yaxis="y2",
+                        mode="lines")
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right"})
+        s.charts.append(_figure_html(fig, "revenue", 0))
+        s.metrics.update(gmv_net_total=float(df["gmv_net"].sum()),
+                         paid_orders_total=int(df["paid_orders"].sum()))
+        repeat = self.frame("fct_repeat_purchase", """
+            select cohort_month, buyers, repeat_rate_short, repeat_rate_long
+            from marts.fct_repeat_purchase order by cohort_month""")
+        if not repeat.empty:
+            fig = go.Figure()
+            for col, key in (("repeat_rate_short", "repeat_short"),
+                             ("repeat_rate_long", "repeat_long")):
+                fig.add_bar(x=repeat["cohort_month"], y=repeat[col], name=self.t(key))
+            fig.update_layout(barmode="group", yaxis={"range": [0, 1]})
+            s.charts.append(_figure_html(fig, "revenue", 1))
+        return s
+
+    def rfm(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("rfm")
+        segment = "rfm11_segment_zh" if self.lang == "zh" else "rfm11_segment"
+        df = self.frame("user_rfm", f"""
+            select {segment} as segment, count(*) as users, sum(monetary) as revenue
+            from marts.user_rfm group by all order by users desc""")
+        if df.empty:
+            s.empty = self.t("no_rfm")
+            return s
+        fig = go.Figure()
+        fig.add_bar(x=df["segment"], y=df["users"], name=self.t("users"))
+        fig.add_scatter(x=df["segment"], y=df["revenue"], name=self.t("revenue_col"),
+                        yaxis="y2", mode="markers+lines")
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right"})
+        s.charts.append(_figure_html(fig, "rfm", 0))
+        s.metrics.update(rfm_users=int(df["users"].sum()), rfm_top_segment=df.iloc[0]["segment"])
+        return s
+
+    def churn(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("churn")
+        df = self.frame("user_churn_scores", """
+            select churn_probability, risk_band from marts.user_churn_scores
+            where churn_probability is not null""")
+        if df.empty:
+            why = self.frame("churn_model_runs", """
+                select message from marts.churn_model_runs
+                order by snapshot_date desc limit 1""")
+            reason = why.iloc[0]["message"] if not why.empty else "churn_model_runs is empty"
+            s.empty = self.t("no_churn", why=reason)
+            return s
+        fig = go.Figure()
+        for band, colour in BANDS.items():
+            part = df[df["risk_band"] == band]
+            if not part.empty:
+                fig.add_histogram(x=part["churn_probability"], name=band, marker_color=colour,
+                                  xbins={"start": 0, "end": 1, "size": 0.05})
+        fig.update_layout(barmode="stack", xaxis={"range": [0, 1]})
+        s.charts.append(_figure_html(fig, "churn", 0))
+        counts = df["risk_band"].value_counts()
+        s.metrics.update({f"risk_{b}": int(counts.get(b, 0)) for b in BANDS})
+        top = self.frame("user_winback", """
+            select winback_rank, user_id, risk_band, churn_probability, value, rfm11_segment
+            from marts.user_winback order by winback_rank limit 10""")
+        if not top.empty:
+            s.tables.append(_table(top, [self.t(k) for k in ("rank", "user", "risk_band",
+                                                              "probability", "value",
+                                                              "segment")]))
+        return s
+
+
+def build_html(read: Read, tables: set[str], checks: list[dict] | None, language: str,
+               timezone: str, now: dt.datetime | None = None) -> str:
+    """The whole page. `tables`: the names in schema marts; `checks`: this run's check
+    results (asset, check, passed, severity, metadata), or None when not known."""
+    import plotly.offline
+
+    r = Report(read, tables, language)
+    sections = [r.checks(checks)]
+    for build in (r.active, r.tiers, r.growth, r.retention, r.lifecycle, r.channels,
+                  r.funnel, r.revenue, r.rfm, r.churn):
+        try:
+            sections.append(build())
+        except Exception as exc:  # one broken section must not lose the others
+            log.exception("report section %s failed", build.__name__)
+            failed = r.section(build.__name__)
+            failed.empty = f"{type(exc).__name__}: {exc}"
+            sections.append(failed)
+    as_of = next((s.metrics.get("date") for s in sections if s.metrics.get("date")), None)
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(timezone))
+    body = "\n".join(_section_html(s, r) for s in sections)
+    title = r.t("title")
+    return f"""<!DOCTYPE html>
+<html lang="{'zh-CN' if language == 'zh' else 'en'}"><head><meta charset="utf-8">
+<title>{html.escape(title)}</title>
+<style>{CSS}</style>
+<script>{plotly.offline.get_plotlyjs()}</script>
+</head><body>
+<header><h1>{html.escape(title)}</h1>
+<p>{html.escape(r.t('as_of'))} <b data-metric="as_of">{html.escape(_fmt(as_of))}</b>
+ · {html.escape(r.t('generated'))} {now:%Y-%m-%d %H:%M} ({html.escape(timezone)})</p>
+<nav>{' · '.join(f'<a href="#s-{s.key}">{html.escape(s.title)}</a>' for s in sections)}</nav>
+</header>
+{body}
+</body></html>
+"""
+
+
+def _section_html(s: Section, r: Report) -> str:
+    metrics = " ".join(
+        f'<span class="metric">{html.escape(k)} <b data-metric="{html.escape(k)}">'
+        f"{html.escape(_fmt(v))}</b></span>" for k, v in s.metrics.items())
+    empty = "" if s.empty is None else f'<p class="empty">{html.escape(s.empty)}</p>'
+    charts = "".join(f'<div class="chart">{c}</div>' for c in s.charts)
+    return (f'<section id="s-{s.key}" data-section="{s.key}" '
+            f'data-charts="{len(s.charts)}"><h2>{html.escape(s.title)}</h2>'
+            f'<p class="how">{html.escape(s.how)}</p>{empty}'
+            f'<div class="metrics">{metrics}</div>{charts}{"".join(s.tables)}</section>')
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","PingFang SC",sans-serif;
+margin:0 auto;max-width:1100px;padding:0 16px 40px;color:#222}
+header{border-bottom:1px solid #ddd;margin-bottom:8px}
+h1{font-size:24px;margin:18px 0 4px}h2{font-size:19px;margin:26px 0 4px}
+nav{font-size:13px;margin:6px 0 10px}nav a{color:#2a5db0;text-decoration:none}
+.how{color:#555;font-size:14px;margin:2px 0 8px}.empty{color:#a05a00;font-style:italic}
+.metrics{font-size:13px;color:#333;margin-bottom:4px}.metric{margin-right:14px}
+table{border-collapse:collapse;font-size:13px;margin-top:8px}
+th,td{border-bottom:1px solid #eee;padding:3px 10px;text-align:left}
+#s-checks table td:first-child{font-weight:bold;color:#b02a2a}
+"""
+
+
+# --- from the serving file -----------------------------------------------------------
+
+def latest_run_dir(serving: Path) -> Path:
+    """The run folder that serving.duckdb reads (publish_info)."""
+    path = serving / SERVING_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run the pipeline first "
+                                "(userops run or userops demo)")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return Path(con.execute("select run_dir from publish_info").fetchone()[0])
+    finally:
+        con.close()
+
+
+def write_report(page: str, run_dir: Path, serving: Path) -> Path:
+    """The page into the run folder and, swapped in whole, as serving/report.html."""
+    (run_dir / REPORT_FILE).write_text(page, encoding="utf-8")
+    partial = serving / f".{REPORT_FILE}.partial"
+    partial.write_text(page, encoding="utf-8")
+    os.replace(partial, serving / REPORT_FILE)
+    return serving / REPORT_FILE
+
+
+def rebuild_report(serving: Path, language: str, timezone: str) -> Path:
+    """`userops report`: the page again, from the serving file and the run's checks."""
+    run_dir = latest_run_dir(serving)
+    checks_file = run_dir / CHECKS_FILE
+    checks = json.loads(checks_file.read_text()) if checks_file.exists() else None
+    con = duckdb.connect(str(serving / SERVING_FILE), read_only=True)
+    try:
+        tables = {n for (n,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()}
+        page = build_html(lambda sql: con.execute(sql).df(), tables, checks, language,
+                          timezone)
+    finally:
+        con.close()
+    return write_report(page, run_dir, serving)
