@@ -28,8 +28,8 @@ from tests.conftest import generated_landing, make_settings, run
 ROOT = Path(__file__).resolve().parent.parent
 # long enough for every section to have data: a complete signup month, churn labels
 PARAMS = GeneratorParams(users=300, days=70, seed=5, start=dt.date(2025, 1, 1))
-CHART_SECTIONS = ("active", "tiers", "growth", "retention", "lifecycle", "channels", "funnel",
-                  "revenue", "rfm", "churn")
+CHART_SECTIONS = ("active", "sources", "tiers", "growth", "retention", "lifecycle",
+                  "channels", "funnel", "revenue", "rfm", "churn")
 
 
 def _chromium() -> str:
@@ -149,6 +149,9 @@ def test_numbers_on_the_page_equal_the_tables(rendered, report_run):
     (high,) = _serving_value(serving, "select count(*) from marts.user_churn_scores "
                                       "where risk_band = 'high'")
     assert _number(m["risk_high"]) == high
+    (silent,) = _serving_value(serving, "select silent_users from marts.fct_active_user_sources "
+                                        "order by activity_date desc limit 1")
+    assert _number(m["silent"]) == silent
     (stage,) = _serving_value(serving, "select product_stage from marts.fct_product_stage "
                                        "where is_complete order by month_start desc limit 1")
     assert m["product_stage"] == stage

@@ -150,6 +150,46 @@ class Report:
         s.metrics.update({f"tier_{t}": int(last.get(t, 0)) for t in TIERS})
         return s
 
+    def sources(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("sources")
+        df = self.frame("fct_active_user_sources", """
+            select activity_date, new_active_users, kept_active_users, woken_silent_users,
+                   returned_churned_users, silent_users
+            from marts.fct_active_user_sources order by activity_date""")
+        if df.empty:
+            s.empty = self.t("no_activity")
+            return s
+        fig = go.Figure()
+        for col, key in (("kept_active_users", "kept"), ("new_active_users", "new"),
+                         ("woken_silent_users", "woken"),
+                         ("returned_churned_users", "returned")):
+            fig.add_bar(x=df["activity_date"], y=df[col], name=self.t(key))
+        fig.add_scatter(x=df["activity_date"], y=df["silent_users"], name=self.t("silent"),
+                        yaxis="y2", mode="lines")
+        fig.update_layout(barmode="stack", yaxis2={"overlaying": "y", "side": "right"})
+        s.charts.append(_figure_html(fig, "sources", 0))
+        last = df.iloc[-1]
+        s.metrics.update(woken=int(last["woken_silent_users"]),
+                         returned=int(last["returned_churned_users"]),
+                         silent=int(last["silent_users"]))
+        moves = self.frame("fct_tier_movements", """
+            select activity_date, direction, sum(users) as users
+            from marts.fct_tier_movements where direction <> 'same' group by all
+            order by activity_date""")
+        if not moves.empty:
+            wide = moves.pivot(index="activity_date", columns="direction",
+                               values="users").fillna(0)
+            fig = go.Figure()
+            fig.add_bar(x=wide.index, y=wide.get("up", 0 * wide.iloc[:, 0]),
+                        name=self.t("tier_up"))
+            fig.add_bar(x=wide.index, y=-wide.get("down", 0 * wide.iloc[:, 0]),
+                        name=self.t("tier_down"))
+            fig.update_layout(barmode="relative")
+            s.charts.append(_figure_html(fig, "sources", 1))
+        return s
+
     def growth(self) -> Section:
         import plotly.graph_objects as go
 
@@ -398,7 +438,7 @@ def build_html(read: Read, tables: set[str], checks: list[dict] | None, language
 
     r = Report(read, tables, language)
     sections = [r.checks(checks)]
-    for build in (r.active, r.tiers, r.growth, r.retention, r.lifecycle, r.channels,
+    for build in (r.active, r.sources, r.tiers, r.growth, r.retention, r.lifecycle, r.channels,
                   r.funnel, r.revenue, r.rfm, r.churn):
         try:
             sections.append(build())

@@ -22,6 +22,19 @@ TEXT: dict[str, tuple[str, str]] = {
                    "DAU、WAU、MAU 分别为近 1、7、30 天的去重活跃用户；粘性（DAU/MAU，右轴）"
                    "表示月活中有多少人每天都来。"),
     "stickiness": ("stickiness", "粘性"),
+    "sources": ("Where active users come from", "活跃用户来源"),
+    "sources_how": ("Each day's active users: kept from the day before, new, silent users "
+                    "woken (idle up to the churn standard) and churned users returned; the "
+                    "line (right axis) is the stock of silent users. Below: users moving "
+                    "up a tier minus users moving down.",
+                    "每天的活跃用户：持续活跃、新增活跃、沉默唤醒（未超过流失标准）与流失回流；"
+                    "折线（右轴）为沉默用户存量。下图：升层用户与降层用户。"),
+    "kept": ("kept active", "持续活跃"),
+    "woken": ("silent woken", "沉默唤醒"),
+    "returned": ("churned returned", "流失回流"),
+    "silent": ("silent users", "沉默用户"),
+    "tier_up": ("moved up a tier", "升层"),
+    "tier_down": ("moved down a tier", "降层"),
     "tiers": ("Engagement tiers", "活跃度分层"),
     "tiers_how": ("Users in each activity tier by day, from engaged visits in the last 28 days "
                   "(high, mid, low); raising users a tier is the lever.",
