@@ -67,8 +67,8 @@ def export_lake(con: duckdb.DuckDBPyConnection, lake: Path) -> LakeExport:
         folder = lake / table
         changed = sorted(p for p, fp in now.items() if before.get(p) != fp
                          or not (folder / f"part={p}" / "data.parquet").exists())
+        _write_parts(con, relation, part_sql, changed, folder)
         for part in changed:
-            _write_part(con, relation, part_sql, part, folder / f"part={part}")
             con.execute(f"delete from {PARTS_TABLE} where lake_table = ? and part = ?",
                         [table, part])
             con.execute(f"insert into {PARTS_TABLE} values (?, ?, ?, ?)",
@@ -86,6 +86,29 @@ def export_lake(con: duckdb.DuckDBPyConnection, lake: Path) -> LakeExport:
         result.rows[table] = sum(now[p][0] for p in changed)
     log.info("lake %s: parts written %s, removed %s", lake, result.written, result.removed)
     return result
+
+
+def _write_parts(con: duckdb.DuckDBPyConnection, relation: str, part_sql: str,
+                 parts: list[str], folder: Path) -> None:
+    """The rows of `parts`, written in one pass over `relation` (a part at a time would
+    read it once per part: a 365-day landing 365 times) into a staging folder split by
+    part, then each part's file renamed into its place."""
+    if not parts:
+        return
+    staging = folder.parent / f".{folder.name}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"copy (select *, {part_sql} as _lake_part from {relation} "
+                f"where list_contains(?, {part_sql})) to '{_escape(staging)}' "
+                "(format parquet, partition_by (_lake_part))", [parts])
+    for part in parts:
+        written = sorted((staging / f"_lake_part={part}").glob("*.parquet"))
+        if len(written) != 1:  # one file per part is what the readers expect
+            raise RuntimeError(f"lake {folder.name} part {part}: {len(written)} files written")
+        target = folder / f"part={part}"
+        target.mkdir(parents=True, exist_ok=True)
+        os.replace(written[0], target / "data.parquet")
+    shutil.rmtree(staging, ignore_errors=True)
 
 
 def _write_part(con: duckdb.DuckDBPyConnection, relation: str, part_sql: str, part: str,
