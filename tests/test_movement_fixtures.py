@@ -3,19 +3,12 @@ tier movements (fct_active_user_sources, fct_tier_movements), built in two runs 
 second run's window reads back across its boundary. Defaults: churn after 30 idle days;
 tiers high >= 12, mid 4-11, low 1-3 engaged visits in 28 days."""
 
-import datetime as dt
-
 import pandas as pd
 import pytest
 
 from tests.conftest import make_settings, read_table, run
 from tests.test_engagement_fixtures import _visit
-
-D0 = dt.date(2025, 1, 1)
-
-
-def day(n: int) -> dt.date:
-    return D0 + dt.timedelta(days=n)
+from tests.test_lifecycle_fixtures import day
 
 
 @pytest.fixture(scope="module")
