@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from data_quality.contract import ENTITIES
+from models.alerts import ALERTS
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,9 @@ def _raw_suites() -> list[Suite]:
 
 def _score_suites() -> list[Suite]:
     """The tables Python writes (models/ via orchestration/assets/). The dbt
-    models have their checks as dbt tests in their yml, one quality system per table."""
+    models have their checks as dbt tests in their yml, one quality system per table;
+    except the worklists built from the scores (user_actions, fct_churn_warnings): dbt
+    tests their grain, these suites the values a team acts on."""
     m = "marts."
     return [
         Suite("user_rfm", m + "user_rfm", (
@@ -125,6 +128,24 @@ def _score_suites() -> list[Suite]:
         # a signal, not a blocker: many churned users is news, not a wrong number
         Suite("user_winback", m + "user_winback", (
             unique("user_id"), rate("p_return"), between("priority", 0, None)),
+            blocking=False),
+        Suite("user_actions", m + "user_actions", (
+            not_null("user_id"), not_null("reason"),
+            in_set("scheme", ["lifecycle", "churn_risk", "tier", "rfm11", "cn8", "special"]),
+            between("priority", 1, 9), between("action_rank", 1, 20),
+            between("expected_value", 0, None), rate("churn_probability"),
+            in_set("value_kind", ["clv", "revenue_at_risk"]))),
+        Suite("fct_churn_warnings", m + "fct_churn_warnings", (
+            in_set("risk_band", ["low", "medium", "high", "churned"]),
+            rate("churn_probability"), between("signals_fired", 0, 6),
+            between("idle_days", 0, None), between("engagement_cur", 0, None),
+            between("engagement_prev", 0, None))),
+        # alerts are news about the product, not wrong numbers: never blocking here
+        Suite("fct_alerts", m + "fct_alerts", (
+            unique("alert_date", "alert", "subject"), not_null("message"),
+            in_set("alert", list(ALERTS)),
+            in_set("severity", ["warn", "block"]),
+            in_set("notify_status", ["pending", "sent", "failed", "too_old"])),
             blocking=False),
     ]
 

@@ -62,6 +62,13 @@ class ActivityConfig(_Strict):
     source: Literal["auto", "events", "orders"] = Field(
         default="auto", description="What makes a user active; auto = orders when no events landed."
     )
+    page_view_event: str = Field(
+        default="page_view", description="the event counted as a page view (traffic quality)")
+
+    @field_validator("page_view_event")
+    @classmethod
+    def _page_view_plain(cls, name: str) -> str:
+        return _plain_name(name) or name
 
     @field_validator("key_events", "passive_events", "known_events")
     @classmethod
@@ -215,6 +222,52 @@ class SpecialUsersConfig(_Strict):
     evangelist_min_referrals: int = Field(default=3, ge=1)
 
 
+class WarningsConfig(_Strict):
+    """Churn warning signals (marts.fct_churn_warnings): when each one fires."""
+
+    engagement_drop_ratio: float = Field(
+        default=0.5, gt=0, lt=1, description="engagement halved: cur < this x prev")
+    idle_gap_factor: float = Field(
+        default=2.0, gt=1, description="idle longer than usual: idle days > this x usual gap")
+    min_gaps: int = Field(default=2, ge=1, description="usual gap needs this many gaps")
+    gap_history_days: int = Field(default=90, ge=7, description="usual gap over these days")
+    tier_compare_days: int = Field(default=7, ge=1, description="tier dropped since then")
+    key_event_min_count: int = Field(
+        default=3, ge=1, description="stopped a key event done this often in prev window")
+    shorter_visit_ratio: float = Field(
+        default=0.5, gt=0, lt=1, description="visits shorter: median cur < this x prev")
+    min_visits: int = Field(default=3, ge=1, description="visits needed in prev window")
+    purchase_overdue_factor: float = Field(
+        default=1.5, gt=1, description="overdue: days since purchase > this x usual gap")
+
+
+AlertName = Literal[
+    "decline_rule", "quick_ratio_low", "net_growth_negative", "channel_unstable",
+    "high_risk_share_jump", "bounced_only_spike", "campaign_heavy_day",
+]
+
+
+class AlertsConfig(_Strict):
+    """Business alerts (asset fct_alerts and its checks): thresholds and what blocks."""
+
+    period: Literal["week", "month"] = Field(
+        default="week", description="grain of the growth-accounting alerts")
+    quick_ratio_min: float = Field(default=1.0, ge=0)
+    net_growth_negative_periods: int = Field(default=2, ge=1)
+    high_risk_share_jump: float = Field(
+        default=0.05, gt=0, lt=1, description="share of high-risk users rose by this much")
+    bounced_only_z: float = Field(default=3.5, gt=0, description="robust z of the share")
+    campaign_share_max: float = Field(
+        default=0.5, gt=0, le=1, description="engaged visits from campaigns above this share")
+    blocking: list[AlertName] = Field(
+        default_factory=list, description="alerts that stop the publish (default: WARN only)")
+    webhook_env: str = Field(
+        default="USEROPS_ALERT_WEBHOOK",
+        description="environment variable holding the webhook URL; unset = no notification")
+    notify_max_age_days: int = Field(
+        default=7, ge=0, description="older firings (a backfill's) are recorded, not posted")
+
+
 class PrivacyConfig(_Strict):
     personal_attributes: list[str] = Field(
         default_factory=list, description="user attribute keys hashed or dropped when published"
@@ -301,6 +354,8 @@ class UseropsConfig(_Strict):
     rfm: RfmConfig = RfmConfig()
     churn: ChurnConfig = ChurnConfig()
     special_users: SpecialUsersConfig = SpecialUsersConfig()
+    warnings: WarningsConfig = WarningsConfig()
+    alerts: AlertsConfig = AlertsConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     incremental: IncrementalConfig = IncrementalConfig()
     quality: QualityConfig = QualityConfig()
@@ -354,6 +409,8 @@ class UseropsConfig(_Strict):
             "churn_snapshot_every_days": self.churn.snapshot_every_days,
             "churn_holdout_days": self.churn.evaluation_holdout_days,
             **{f"special_{k}": v for k, v in self.special_users.model_dump().items()},
+            **{f"warning_{k}": v for k, v in self.warnings.model_dump().items()},
+            "page_view_event": a.page_view_event,
         }
 
 

@@ -16,7 +16,7 @@ from dagster import (
     definitions,
 )
 
-from orchestration.assets.alerts import build_alert_checks
+from orchestration.assets.alerts import build_alert_checks, build_alerts_asset
 from orchestration.assets.experiments import build_experiment_assets
 from orchestration.assets.landing import LANDING_OP, build_landing_asset
 from orchestration.assets.publish import build_publish_asset
@@ -49,7 +49,8 @@ def build_definitions(settings: Settings) -> Definitions:
     readout = build_experiment_assets(settings)
     checks = build_alert_checks(settings)
     value_assets = build_value_assets(settings)
-    built = [dbt_models, dbt_scored, readout, *value_assets]
+    alerts = build_alerts_asset(settings)
+    built = [dbt_models, dbt_scored, readout, *value_assets, alerts]
     marts = sorted({k for a in built for k in a.keys if k.path[0] == "marts"}, key=str)
     report = build_report_asset(settings, marts)
     publish = build_publish_asset(settings, [*marts, REPORT_KEY])

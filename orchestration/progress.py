@@ -19,6 +19,7 @@ STAGES = {
     "raw_landing": "landing",
     "dbt_models": "dbt models and tests",
     "dbt_scored_models": "dbt models of the scores",
+    "marts__fct_alerts": "business alerts",
     "serving__report": "report",
     "serving__published_marts": "publish",
 }

@@ -33,3 +33,8 @@
     (select min(activity_date) from {{ ref('int_user_days') }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- Order of the tiers, for movements up or down: none < low < mid < high. -#}
+{% macro tier_rank(tier) -%}
+    case {{ tier }} when 'high' then 3 when 'mid' then 2 when 'low' then 1 else 0 end
+{%- endmacro %}

@@ -1,19 +1,244 @@
-"""Business alerts as Dagster asset checks: WARN when a number the operations team
-watches moves out of its usual range. Today: the engagement trend's latest day."""
+"""Business alerts: the asset marts.fct_alerts (one row per firing, kept across runs) and
+one asset check per alert, WARN unless the config lists it under alerts.blocking (then a
+firing stops the publish). Plus the engagement trend's check on its latest day.
 
+The rules are pure functions in models/alerts.py; here they get their numbers from the
+warehouse. A webhook (URL from the environment variable alerts.webhook_env) receives one
+JSON POST per new firing; a failed post is logged and retried on the next run.
+"""
+
+import datetime as dt
+import os
+
+import pandas as pd
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
     AssetKey,
+    MaterializeResult,
     ResourceParam,
+    asset,
     asset_check,
 )
 
+from models import alerts as rules
+from orchestration.assets.value import RUNS_KEY
+from orchestration.dbt.helpers import RUN_WINDOW_TABLE
+from orchestration.notify import post_alert
+from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import Settings
 from orchestration.warehouse import Warehouse
 
 TREND_KEY = AssetKey(["marts", "fct_engagement_trend"])
+ALERTS_KEY = AssetKey(["marts", "fct_alerts"])
+ALERTS_TABLE = "marts.fct_alerts"
+KEY_COLUMNS = ["alert_date", "alert", "subject"]
+COLUMNS = {
+    "alert_date": "datetime64[s]", "alert": "str", "subject": "str", "severity": "str",
+    "value": "float64", "threshold": "float64", "message": "str", "run_id": "str",
+    "recorded_at": "datetime64[us, UTC]", "notify_status": "str", "notify_attempts": "int64",
+    "notified_at": "datetime64[us, UTC]", "notify_error": "str",
+}
+GROWTH_ALERTS = ("decline_rule", "quick_ratio_low", "net_growth_negative")
+
+
+def thresholds(settings: Settings) -> rules.AlertThresholds:
+    cfg = settings.config
+    return rules.AlertThresholds(
+        quick_ratio_min=cfg.alerts.quick_ratio_min,
+        net_growth_negative_periods=cfg.alerts.net_growth_negative_periods,
+        high_risk_share_jump=cfg.alerts.high_risk_share_jump,
+        bounced_only_z=cfg.alerts.bounced_only_z,
+        campaign_share_max=cfg.alerts.campaign_share_max,
+        stable_max_cv=cfg.channels.stable_max_cv,
+        stability_window_days=cfg.channels.stability_window_days,
+        trend_window_days=cfg.engagement.trend_window_days,
+        trend_min_history_days=cfg.engagement.trend_min_history_days,
+    )
+
+
+def _date(value) -> dt.date:
+    return pd.Timestamp(value).date()
+
+
+def evaluate(warehouse: Warehouse, settings: Settings) -> tuple[list[rules.Firing],
+                                                               dict[str, dt.date | None],
+                                                               tuple[dt.date, dt.date]]:
+    """Every rule over the days this run built: firings, the day each alert is judged on
+    (its check's day) and the evaluated range."""
+    t = thresholds(settings)
+    grain = settings.config.alerts.period
+    window = warehouse.row(f"select min(window_start), max(built_through) from {RUN_WINDOW_TABLE}")
+    first, last = _date(window[0]), _date(window[1])
+    growth = warehouse.query(
+        "select * from marts.fct_growth_accounting where grain = ? order by period_start",
+        [grain])
+    signups = warehouse.query(
+        "select channel, signup_date, count(*) as new_users from intermediate.int_user_cohorts "
+        "where signup_date is not null and signup_date <= ? group by channel, signup_date",
+        [last])
+    runs = warehouse.query(
+        "select snapshot_date, high_risk_share from marts.churn_model_runs "
+        "where snapshot_date <= ? order by snapshot_date", [last])
+    history_from = first - dt.timedelta(days=t.trend_window_days)
+    daily = warehouse.query(
+        "select activity_date, dau, bounced_only_users from marts.fct_active_users_daily "
+        "where breakdown = 'all' and activity_date between ? and ? order by activity_date",
+        [history_from, last])
+    days = warehouse.query(
+        "select activity_date, sum(engaged_visits) as engaged_visits, "
+        "sum(engaged_visits_without_campaign) as engaged_visits_without_campaign "
+        "from intermediate.int_user_days where activity_date between ? and ? "
+        "group by activity_date order by activity_date", [first, last])
+    firings = [
+        *rules.growth_alerts(growth, grain, first, last, t),
+        *rules.channel_alerts(signups, last, t),
+        *rules.risk_share_alert(runs[runs["snapshot_date"].notna()], t),
+        *rules.bounced_only_alerts(daily, first, last, t),
+        *rules.campaign_alerts(days, first, last, t),
+    ]
+    firings = [f for f in firings if first <= f.alert_date <= last]
+    complete = growth[growth["is_complete"].astype(bool)]
+    period_end = (rules.period_end(_date(complete["period_start"].max()), grain)
+                  if not complete.empty else None)
+    judged: dict[str, dt.date | None] = {name: last for name in rules.ALERTS}
+    for name in GROWTH_ALERTS:
+        judged[name] = period_end
+    return firings, judged, (first, last)
+
+
+def merge(existing: pd.DataFrame | None, firings: list[rules.Firing], span: tuple[dt.date, dt.date],
+          blocking: set[str], run_id: str, now: pd.Timestamp) -> pd.DataFrame:
+    """The new fct_alerts: rows outside the evaluated days kept, those inside replaced by
+    this run's firings; a firing recorded before keeps its notification state (so a
+    rerun never posts twice)."""
+    new = pd.DataFrame([{
+        "alert_date": pd.Timestamp(f.alert_date), "alert": f.alert, "subject": f.subject,
+        "severity": "block" if f.alert in blocking else "warn", "value": f.value,
+        "threshold": f.threshold, "message": f.message, "run_id": run_id, "recorded_at": now,
+        "notify_status": "pending", "notify_attempts": 0, "notified_at": pd.NaT,
+        "notify_error": None,
+    } for f in firings], columns=list(COLUMNS))
+    if existing is not None and not existing.empty:
+        existing = existing.assign(alert_date=pd.to_datetime(existing["alert_date"]))
+        inside = existing["alert_date"].between(pd.Timestamp(span[0]), pd.Timestamp(span[1]))
+        before = existing[inside].set_index(KEY_COLUMNS)
+        if not new.empty and not before.empty:
+            keyed = new.set_index(KEY_COLUMNS)
+            seen = keyed.index.isin(before.index)
+            for column in ("notify_status", "notify_attempts", "notified_at", "notify_error",
+                           "recorded_at", "run_id"):
+                keyed.loc[seen, column] = before.loc[keyed.index[seen], column].to_numpy()
+            new = keyed.reset_index()
+        kept = existing[~inside]
+        new = pd.concat([kept, new], ignore_index=True) if len(new) else kept
+    return typed(new).sort_values(KEY_COLUMNS).reset_index(drop=True)
+
+
+def typed(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.reindex(columns=list(COLUMNS)).copy()
+    for column, dtype in COLUMNS.items():
+        if dtype.startswith("datetime64") and "UTC" in dtype:
+            out[column] = pd.to_datetime(out[column], utc=True)
+        elif dtype.startswith("datetime64"):
+            out[column] = pd.to_datetime(out[column])
+        elif dtype == "str":
+            out[column] = out[column].astype(object).where(out[column].notna(), None)
+        elif dtype == "int64":
+            out[column] = pd.to_numeric(out[column]).fillna(0).astype("int64")
+        else:
+            out[column] = pd.to_numeric(out[column]).astype(dtype)
+    return out
+
+
+def notify(frame: pd.DataFrame, url: str | None, today: dt.date, max_age_days: int,
+           log, now: pd.Timestamp) -> dict[str, int]:
+    """Post every pending or failed firing no older than max_age_days (in place); older
+    unsent ones become 'too_old'. Without a URL nothing is posted and they stay pending."""
+    counts = {"sent": 0, "failed": 0, "too_old": 0}
+    waiting = frame["notify_status"].isin(["pending", "failed"])
+    old = waiting & (frame["alert_date"].dt.date < today - dt.timedelta(days=max_age_days))
+    frame.loc[old, "notify_status"] = "too_old"
+    counts["too_old"] = int(old.sum())
+    if not url:
+        return counts
+    for i in frame.index[waiting & ~old]:
+        row = frame.loc[i]
+        payload = {"source": "userops", **{k: row[k] for k in (
+            "alert", "subject", "severity", "value", "threshold", "message")},
+            "alert_date": row["alert_date"].date().isoformat(),
+            "description": rules.ALERTS.get(row["alert"], "")}
+        error = post_alert(url, payload)
+        frame.loc[i, "notify_attempts"] = int(row["notify_attempts"]) + 1
+        if error is None:
+            frame.loc[i, ["notify_status", "notify_error"]] = ["sent", None]
+            frame.loc[i, "notified_at"] = now
+            counts["sent"] += 1
+        else:
+            frame.loc[i, ["notify_status", "notify_error"]] = ["failed", error]
+            counts["failed"] += 1
+            log.warning("alert webhook failed for %s %s: %s (retried next run)",
+                        row["alert"], row["alert_date"].date(), error)
+    return counts
+
+
+def build_alerts_asset(settings: Settings):
+    cfg = settings.config.alerts
+    blocking = set(cfg.blocking)
+    specs = [
+        AssetCheckSpec(f"alert_{name}", asset=ALERTS_KEY, blocking=name in blocking,
+                       description=f"{'Blocks' if name in blocking else 'WARN'}: {text}.")
+        for name, text in rules.ALERTS.items()
+    ]
+
+    @asset(
+        key=ALERTS_KEY,
+        deps=[AssetKey(["marts", "fct_growth_accounting"]),
+              AssetKey(["marts", "fct_active_users_daily"]),
+              AssetKey(["intermediate", "int_user_cohorts"]),
+              AssetKey(["intermediate", "int_user_days"]), RUNS_KEY],
+        check_specs=specs,
+        group_name="alerts",
+        kinds={"python", "duckdb"},
+        pool=WAREHOUSE_POOL,
+        description="Business alerts: one row per firing (day, alert, subject, severity, "
+        "value, threshold, message, notification state), kept across runs; the days a run "
+        "builds are re-evaluated and replaced.",
+    )
+    def fct_alerts(context: AssetExecutionContext, warehouse: ResourceParam[Warehouse]):
+        firings, judged, span = evaluate(warehouse, settings)
+        existing = warehouse.query(f"select * from {ALERTS_TABLE}") \
+            if warehouse.exists(ALERTS_TABLE) else None
+        now = pd.Timestamp.now(tz="UTC")
+        frame = merge(existing, firings, span, blocking, context.run_id, now)
+        sent = notify(frame, os.environ.get(cfg.webhook_env), span[1], cfg.notify_max_age_days,
+                      context.log, now)
+        warehouse.replace(ALERTS_TABLE, frame, dates=("alert_date",))
+        context.log.info("alerts: %d firings over %s .. %s; notifications %s",
+                         len(firings), span[0], span[1], sent)
+        yield MaterializeResult(metadata={
+            "firings_this_run": len(firings), "rows": len(frame),
+            "evaluated_from": str(span[0]), "evaluated_through": str(span[1]),
+            **{f"webhook_{k}": v for k, v in sent.items()}})
+        for name in rules.ALERTS:
+            day = judged[name]
+            mine = [f for f in firings if f.alert == name]
+            now_firing = [f for f in mine if f.alert_date == day]
+            metadata = {"judged_day": str(day) if day else "no complete period",
+                        "firings_this_run": len(mine)}
+            if now_firing:
+                top = now_firing[0]
+                metadata.update(value=top.value, threshold=top.threshold, message=top.message,
+                                subjects=", ".join(f.subject for f in now_firing if f.subject))
+            yield AssetCheckResult(
+                check_name=f"alert_{name}", passed=not now_firing,
+                severity=AssetCheckSeverity.ERROR if name in blocking else AssetCheckSeverity.WARN,
+                metadata=metadata)
+
+    return fct_alerts
 
 
 def build_alert_checks(settings: Settings):

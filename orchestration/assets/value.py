@@ -51,7 +51,7 @@ CHURN_RUNS_COLUMNS = {
     "train_rows": "bigint", "test_rows": "bigint", "test_churn_rate": "double",
     "model_auc": "double", "baseline_auc": "double", "details": "varchar",
     "run_id": "varchar", "recorded_at": "timestamptz", "scored_with": "varchar",
-    "model_trained_on": "date",
+    "model_trained_on": "date", "high_risk_share": "double",
 }
 VALUE_RUNS_COLUMNS = {
     "snapshot_date": "date", "model": "varchar", "status": "varchar", "method": "varchar",
@@ -190,7 +190,7 @@ def build_value_assets(settings: Settings):
         scores.insert(0, "snapshot_date", snapshot)
         warehouse.replace("marts.user_churn_scores", scores)
         warehouse.upsert("marts.churn_model_runs",
-                         _churn_run_row(snapshot, run, context.run_id, trained_on),
+                         _churn_run_row(snapshot, run, context.run_id, trained_on, scores),
                          keys=("snapshot_date", "method"), columns=CHURN_RUNS_COLUMNS)
         metadata = {k: v for k, v in run.as_row().items() if v is not None}
         metadata = {k: (str(v) if not isinstance(v, int | float) else v)
@@ -256,11 +256,19 @@ def _value_runs(snapshot, runs: list[ModelRun], run_id: str) -> pd.DataFrame:
     } for r in runs])
 
 
-def _churn_run_row(snapshot, run: churn.ChurnRun, run_id: str, trained_on) -> pd.DataFrame:
+def high_risk_share(scores: pd.DataFrame) -> float | None:
+    """Share of the high-risk band among the scored users not yet churned (the number the
+    alert high_risk_share_jump follows); None without such users."""
+    alive = scores[scores["risk_band"] != "churned"]
+    return float((alive["risk_band"] == "high").mean()) if len(alive) else None
+
+
+def _churn_run_row(snapshot, run: churn.ChurnRun, run_id: str, trained_on,
+                   scores: pd.DataFrame) -> pd.DataFrame:
     row = run.as_row()
     row.update(snapshot_date=snapshot, details=json.dumps(run.details, sort_keys=True),
                run_id=run_id, recorded_at=pd.Timestamp.now(tz="UTC"),
-               model_trained_on=trained_on)
+               model_trained_on=trained_on, high_risk_share=high_risk_share(scores))
     return pd.DataFrame([{c: row.get(c) for c in CHURN_RUNS_COLUMNS}])
 
 

@@ -4,6 +4,7 @@
         incremental_strategy=daily_strategy(),
         partition_by=day_partition('activity_date'),
         pre_hook="{{ delete_run_window('activity_date') }}",
+        on_schema_change=('ignore' if target.type == 'spark' else 'append_new_columns'),
     )
 }}
 
@@ -41,11 +42,11 @@ gap_numbered as (
 
 keyed as (
     select user_id, activity_date, 'gap-' || cast(visit_number as string) as visit_key,
-        event_at, platform, campaign_id, is_key_event
+        event_at, platform, campaign_id, is_key_event, event_name
     from gap_numbered
     union all
     select user_id, activity_date, 'id-' || session_id as visit_key,
-        event_at, platform, campaign_id, is_key_event
+        event_at, platform, campaign_id, is_key_event, event_name
     from events
     where session_id is not null
 ),
@@ -65,7 +66,9 @@ visits as (
         cast(sum(case when campaign_id is null then 1 else 0 end) as bigint) as events_without_campaign,
         cast(sum(case when campaign_id is null and is_key_event then 1 else 0 end) as bigint) as key_events_without_campaign,
         min(case when campaign_id is null then event_at end) as started_at_without_campaign,
-        max(case when campaign_id is null then event_at end) as ended_at_without_campaign
+        max(case when campaign_id is null then event_at end) as ended_at_without_campaign,
+        min(campaign_id) as campaign_id,
+        cast(sum(case when event_name = {{ sql_string(var('page_view_event')) }} then 1 else 0 end) as bigint) as page_views
     from keyed
     group by user_id, activity_date, visit_key
 )
@@ -86,5 +89,8 @@ select
     (key_events > 0 and not {{ is_bounced('events', 'started_at', 'ended_at') }}) as is_engaged,
     (key_events_without_campaign > 0
         and not {{ is_bounced('events_without_campaign', 'started_at_without_campaign', 'ended_at_without_campaign') }}
-    ) as is_engaged_without_campaign
+    ) as is_engaged_without_campaign,
+    {#- added later: at the end, so older warehouses take them in place (nulls before) -#}
+    campaign_id,
+    page_views
 from visits

@@ -40,10 +40,8 @@ ranked as (
         activity_date,
         from_tier,
         to_tier,
-        case from_tier when 'high' then 3 when 'mid' then 2 when 'low' then 1 else 0 end
-            as from_rank,
-        case to_tier when 'high' then 3 when 'mid' then 2 when 'low' then 1 else 0 end
-            as to_rank
+        {{ tier_rank('from_tier') }} as from_rank,
+        {{ tier_rank('to_tier') }} as to_rank
     from moves
     where activity_date between (select lower_date from bounds)
         and (select upper_date from bounds)

@@ -1,0 +1,217 @@
+"""Business alerts: pure rules over the marts' numbers (no Dagster, no warehouse).
+
+Each rule takes the frames it needs and returns the firings as `Firing`s: the day the
+alert is about, the alert's name, a subject (a channel, or "" for the whole product), the
+value that fired it, the threshold, and a one-line message with the numbers. The asset
+(orchestration/assets/alerts.py) reads the frames, records the firings in
+marts.fct_alerts and reports each alert as an asset check.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+ALERTS: dict[str, str] = {
+    "decline_rule": "new-user ratio below churn rate in the latest complete period",
+    "quick_ratio_low": "quick ratio below the threshold in the latest complete period",
+    "net_growth_negative": "net active growth negative for N complete periods in a row",
+    "channel_unstable": "an acquisition channel turned unstable (CV of daily signups)",
+    "high_risk_share_jump": "share of high-risk users jumped since the previous scoring",
+    "bounced_only_spike": "spike in bounced-only (pseudo-active) users",
+    "campaign_heavy_day": "most engaged visits of the day came from campaign traffic",
+}
+
+
+@dataclass(frozen=True)
+class Firing:
+    alert_date: dt.date
+    alert: str
+    subject: str
+    value: float
+    threshold: float
+    message: str
+
+
+@dataclass(frozen=True)
+class AlertThresholds:
+    quick_ratio_min: float = 1.0
+    net_growth_negative_periods: int = 2
+    high_risk_share_jump: float = 0.05
+    bounced_only_z: float = 3.5
+    campaign_share_max: float = 0.5
+    stable_max_cv: float = 0.5
+    stability_window_days: int = 28
+    trend_window_days: int = 28
+    trend_min_history_days: int = 14
+    channel_compare_days: int = 7
+
+
+def period_end(start: dt.date, grain: str) -> dt.date:
+    if grain == "week":
+        return start + dt.timedelta(days=6)
+    nxt = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return nxt - dt.timedelta(days=1)
+
+
+def _complete(growth: pd.DataFrame) -> pd.DataFrame:
+    done = growth[growth["is_complete"].astype(bool)].sort_values("period_start")
+    return done.reset_index(drop=True)
+
+
+def _days(frame: pd.DataFrame, column: str) -> pd.Series:
+    return pd.to_datetime(frame[column]).dt.date
+
+
+def growth_alerts(growth: pd.DataFrame, grain: str, first: dt.date, last: dt.date,
+                  t: AlertThresholds) -> list[Firing]:
+    """decline_rule, quick_ratio_low and net_growth_negative for every complete period of
+    `growth` (fct_growth_accounting at one grain) that ends between first and last; the
+    alert's day is the period's last day."""
+    done = _complete(growth)
+    if done.empty:
+        return []
+    done["period_start"] = _days(done, "period_start")
+    out: list[Firing] = []
+    for i, row in done.iterrows():
+        end = period_end(row["period_start"], grain)
+        if not first <= end <= last:
+            continue
+        label = f"{grain} of {row['period_start']}"
+        ratio, churn = row["new_user_ratio"], row["churn_rate"]
+        if pd.notna(ratio) and pd.notna(churn) and ratio < churn:
+            out.append(Firing(end, "decline_rule", "", float(ratio), float(churn),
+                              f"{label}: new-user ratio {ratio:.3f} < churn rate {churn:.3f}"))
+        quick = row["quick_ratio"]
+        if pd.notna(quick) and quick < t.quick_ratio_min:
+            out.append(Firing(end, "quick_ratio_low", "", float(quick), t.quick_ratio_min,
+                              f"{label}: quick ratio {quick:.2f} < {t.quick_ratio_min:g} "
+                              f"(new {row['new_users']:.0f} + resurrected "
+                              f"{row['resurrected_users']:.0f} vs churned "
+                              f"{row['churned_users']:.0f})"))
+        n = t.net_growth_negative_periods
+        recent = done["net_growth"].iloc[max(0, i - n + 1): i + 1]
+        if len(recent) == n and (recent < 0).all():
+            values = ", ".join(f"{v:+.0f}" for v in recent)
+            out.append(Firing(end, "net_growth_negative", "", float(recent.iloc[-1]), 0.0,
+                              f"{label}: net active growth negative {n} {grain}s in a row "
+                              f"({values})"))
+    return out
+
+
+def signup_cv(signups: pd.DataFrame, channel: str, end: dt.date, window: int) -> float | None:
+    """Coefficient of variation (population) of a channel's daily signups over the
+    `window` days ending on `end`, days without signups counted as 0 (as in
+    fct_channel_quality); None when the channel had none."""
+    days = pd.date_range(end - dt.timedelta(days=window - 1), end).date
+    mine = signups[signups["channel"] == channel]
+    counts = mine.set_index("signup_date")["new_users"].reindex(days, fill_value=0)
+    counts = counts.to_numpy(dtype=float)
+    mean = counts.mean()
+    return None if mean == 0 else float(counts.std() / mean)
+
+
+def channel_alerts(signups: pd.DataFrame, day: dt.date, t: AlertThresholds) -> list[Firing]:
+    """channel_unstable: a channel stable `channel_compare_days` ago (CV of daily signups
+    below stable_max_cv) and unstable on `day`. `signups`: channel, signup_date,
+    new_users."""
+    signups = signups.assign(signup_date=_days(signups, "signup_date"))
+    before = day - dt.timedelta(days=t.channel_compare_days)
+    out = []
+    for channel in sorted(signups["channel"].dropna().unique()):
+        now = signup_cv(signups, channel, day, t.stability_window_days)
+        then = signup_cv(signups, channel, before, t.stability_window_days)
+        stable_then = then is not None and then < t.stable_max_cv
+        stable_now = now is not None and now < t.stable_max_cv
+        if stable_then and not stable_now:
+            shown = "no signups" if now is None else f"{now:.2f}"
+            out.append(Firing(day, "channel_unstable", channel,
+                              float("nan") if now is None else now, t.stable_max_cv,
+                              f"channel {channel}: CV of daily signups over "
+                              f"{t.stability_window_days} days {shown} (was {then:.2f} on "
+                              f"{before}), stable below {t.stable_max_cv:g}"))
+    return out
+
+
+def risk_share_alert(runs: pd.DataFrame, t: AlertThresholds) -> list[Firing]:
+    """high_risk_share_jump: the latest scoring's share of high-risk users (churn_model_runs
+    .high_risk_share) against the previous snapshot's."""
+    runs = runs.dropna(subset=["high_risk_share"]).sort_values("snapshot_date")
+    if len(runs) < 2:
+        return []
+    prev, last = runs.iloc[-2], runs.iloc[-1]
+    jump = float(last["high_risk_share"] - prev["high_risk_share"])
+    if jump < t.high_risk_share_jump:
+        return []
+    day = pd.Timestamp(last["snapshot_date"]).date()
+    return [Firing(day, "high_risk_share_jump", "", jump, t.high_risk_share_jump,
+                   f"high-risk share {last['high_risk_share']:.1%} vs "
+                   f"{prev['high_risk_share']:.1%} on {pd.Timestamp(prev['snapshot_date']).date()}"
+                   f" (+{jump * 100:.1f} points >= {t.high_risk_share_jump * 100:g})")]
+
+
+def robust_z(values: pd.Series, window: int, min_history: int) -> pd.Series:
+    """Per position, 0.6745 (x - median) / MAD over the `window` values before it (the
+    engagement trend's z); NaN with fewer than `min_history` of them or MAD 0."""
+    x = values.to_numpy(dtype=float)
+    z = np.full(len(x), np.nan)
+    for i in range(len(x)):
+        past = x[max(0, i - window): i]
+        past = past[~np.isnan(past)]
+        if len(past) < min_history or np.isnan(x[i]):
+            continue
+        med = np.median(past)
+        mad = np.median(np.abs(past - med))
+        if mad > 0:
+            z[i] = 0.6745 * (x[i] - med) / mad
+    return pd.Series(z, index=values.index)
+
+
+def bounced_only_alerts(daily: pd.DataFrame, first: dt.date, last: dt.date,
+                        t: AlertThresholds) -> list[Firing]:
+    """bounced_only_spike: a day whose share of bounced-only users (visited, every visit
+    bounced) among all visitors has a robust z >= bounced_only_z over the trailing days.
+    `daily`: activity_date, dau, bounced_only_users (fct_active_users_daily, all users)."""
+    if daily.empty:
+        return []
+    daily = daily.assign(activity_date=_days(daily, "activity_date")).sort_values(
+        "activity_date").reset_index(drop=True)
+    visitors = daily["dau"] + daily["bounced_only_users"]
+    share = (daily["bounced_only_users"] / visitors.where(visitors > 0)).astype(float)
+    z = robust_z(share, t.trend_window_days, t.trend_min_history_days)
+    out = []
+    for i, day in enumerate(daily["activity_date"]):
+        if first <= day <= last and z[i] >= t.bounced_only_z:
+            out.append(Firing(day, "bounced_only_spike", "", float(z[i]), t.bounced_only_z,
+                              f"{int(daily['bounced_only_users'][i])} bounced-only users, "
+                              f"{share[i]:.1%} of visitors (robust z {z[i]:.1f} >= "
+                              f"{t.bounced_only_z:g})"))
+    return out
+
+
+def campaign_alerts(days: pd.DataFrame, first: dt.date, last: dt.date,
+                    t: AlertThresholds) -> list[Firing]:
+    """campaign_heavy_day: a day on which more than campaign_share_max of the engaged
+    visits were campaign traffic. `days`: activity_date, engaged_visits,
+    engaged_visits_without_campaign (sums over users)."""
+    out = []
+    for row in days.itertuples(index=False):
+        day = pd.Timestamp(row.activity_date).date()
+        if not first <= day <= last or not row.engaged_visits:
+            continue
+        share = 1 - row.engaged_visits_without_campaign / row.engaged_visits
+        if share > t.campaign_share_max:
+            out.append(Firing(day, "campaign_heavy_day", "", float(share), t.campaign_share_max,
+                              f"{share:.0%} of {int(row.engaged_visits)} engaged visits came "
+                              f"with a campaign (> {t.campaign_share_max:.0%}); the engagement "
+                              "trend leaves them out"))
+    return out
+
+
+def latest(firings: Iterable[Firing], alert: str) -> Firing | None:
+    mine = [f for f in firings if f.alert == alert]
+    return max(mine, key=lambda f: (f.alert_date, f.subject)) if mine else None
