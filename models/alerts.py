@@ -144,7 +144,9 @@ def risk_share_alert(runs: pd.DataFrame, t: AlertThresholds) -> list[Firing]:
     if len(runs) < 2:
         return []
     prev, last = runs.iloc[-2], runs.iloc[-1]
-    jump = float(last["high_risk_share"] - prev["high_risk_share"])
+    # rounded: 0.15 - 0.10 is 0.0499999... in binary, and a jump of exactly the
+    # threshold must fire
+    jump = round(float(last["high_risk_share"] - prev["high_risk_share"]), 9)
     if jump < t.high_risk_share_jump:
         return []
     day = pd.Timestamp(last["snapshot_date"]).date()

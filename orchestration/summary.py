@@ -98,6 +98,9 @@ def format_checks(outcome) -> str:
     failed = outcome.failed_checks
     lines = [f"checks:           {len(outcome.checks) - len(failed)} passed, {len(failed)} failed"]
     for c in failed:
-        detail = ", ".join(f"{k}={v}" for k, v in c.metadata.items())
+        if "message" in c.metadata:  # a business alert says it in one line
+            detail = str(c.metadata["message"])
+        else:
+            detail = ", ".join(f"{k}={v}" for k, v in c.metadata.items())
         lines.append(f"  {c.severity}: {c.asset} {c.check} ({detail})")
     return "\n".join(lines)

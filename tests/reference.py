@@ -40,6 +40,7 @@ def visits(
         start=("event_time", "min"),
         end=("event_time", "max"),
         campaign_events=("campaign_id", "count"),
+        campaign_id=("campaign_id", "min"),  # a visit's campaign: the first id by name
     ).reset_index()
     dur = (v["end"] - v["start"]).dt.total_seconds()
     v["is_bounced"] = (v["events"] < min_events) | (dur < min_seconds)

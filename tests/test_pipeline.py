@@ -4,6 +4,7 @@ import datetime as dt
 
 import pandas as pd
 
+from benchmarks.warning_recall import warned_shares
 from sample_data.generator import GeneratorParams
 from tests.conftest import SMALL, generated_landing, make_settings, overall, read_table, run
 from tests.reference import active_user_days, active_users_daily, visits
@@ -81,3 +82,31 @@ def test_late_events_within_the_lookback_count_on_their_day(tmp_path):
     assert pd.to_datetime(user_days["activity_date"]).tolist() == [day3]
     run(settings, days[4], days[4], models_only=True)  # and a rerun counts it once
     assert overall(settings.warehouse).set_index("activity_date")["dau"][day3] == after[day3]
+
+
+# issue 12 on the generated sample: campaigns and churn warnings against the generator
+
+def test_every_generated_campaign_with_its_reach_and_visits(small_run, small_data):
+    got = read_table(small_run.warehouse, "marts.fct_campaign_quality", "campaign_id")
+    ref = visits(small_data.events)
+    ref = ref[ref["campaign_id"].notna()]
+    assert sorted(got["campaign_id"]) == sorted(ref["campaign_id"].unique())
+    want = ref.groupby("campaign_id").agg(
+        reach_users=("user_id", "nunique"), visits=("visit_key", "size"),
+        bounced_visits=("is_bounced", "sum"), engaged_visits=("is_engaged", "sum"),
+        key_events=("key_events", "sum"))
+    got = got.set_index("campaign_id")
+    for column in want.columns:
+        assert got[column].to_dict() == want[column].to_dict(), column
+    # plausible: the generator bounces 15 % of visits; revenue from campaign visits is
+    # part of the sample's paid revenue
+    paid = small_data.orders[small_data.orders["status"] == "paid"]["amount"].sum()
+    assert (got["revenue"] >= 0).all() and got["revenue"].sum() <= paid
+    for share in ("active_7d_later_share", "active_30d_later_share"):
+        assert got[share].dropna().between(0, 1).all()
+
+
+def test_churn_warnings_find_the_users_the_generator_made_churn(small_run, small_data):
+    shares = warned_shares(small_run.warehouse, small_data.truth)
+    assert shares["stopping_users"] >= 20 and shares["alive_users"] >= 20, shares
+    assert shares["stopping_warned_share"] > 2 * shares["alive_warned_share"], shares

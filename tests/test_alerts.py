@@ -1,0 +1,229 @@
+"""Business alert rules (models/alerts.py) firing and not firing at their thresholds,
+fct_alerts' merge across reruns, and the webhook against a local HTTP server."""
+
+import datetime as dt
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pandas as pd
+import pytest
+
+from models import alerts as rules
+from orchestration.assets.alerts import merge, notify
+
+T = rules.AlertThresholds()
+MON = dt.date(2025, 3, 3)  # a Monday
+LOG = logging.getLogger("test_alerts")
+
+
+def weeks(rows: list[dict]) -> pd.DataFrame:
+    """Complete weekly growth rows from Monday MON, one per dict."""
+    base = {"new_users": 10, "resurrected_users": 0, "churned_users": 10, "net_growth": 0,
+            "quick_ratio": 1.0, "new_user_ratio": 0.1, "churn_rate": 0.1, "is_complete": True}
+    return pd.DataFrame([{**base, **r, "period_start": MON + dt.timedelta(weeks=i)}
+                         for i, r in enumerate(rows)])
+
+
+def names(firings) -> list[tuple[str, dt.date]]:
+    return [(f.alert, f.alert_date) for f in firings]
+
+
+SUN1 = MON + dt.timedelta(days=6)
+SUN2 = MON + dt.timedelta(days=13)
+SUN3 = MON + dt.timedelta(days=20)
+
+
+def test_decline_rule_fires_below_the_churn_rate_only():
+    growth = weeks([{"new_user_ratio": 0.09, "churn_rate": 0.1},
+                    {"new_user_ratio": 0.1, "churn_rate": 0.1}])
+    fired = rules.growth_alerts(growth, "week", MON, SUN2, T)
+    assert [n for n in names(fired) if n[0] == "decline_rule"] == [("decline_rule", SUN1)]
+    assert "new-user ratio 0.090 < churn rate 0.100" in fired[0].message
+
+
+def test_quick_ratio_below_one_fires_at_the_threshold_not_on_it():
+    growth = weeks([{"quick_ratio": 0.99}, {"quick_ratio": 1.0}, {"quick_ratio": None}])
+    fired = [f for f in rules.growth_alerts(growth, "week", MON, SUN3, T)
+             if f.alert == "quick_ratio_low"]
+    assert names(fired) == [("quick_ratio_low", SUN1)]
+    assert fired[0].value == 0.99 and fired[0].threshold == 1.0
+
+
+def test_net_growth_negative_needs_n_periods_in_a_row():
+    growth = weeks([{"net_growth": -1}, {"net_growth": 0}, {"net_growth": -3},
+                    {"net_growth": -2}])
+    fired = [f for f in rules.growth_alerts(growth, "week", MON, MON + dt.timedelta(days=27), T)
+             if f.alert == "net_growth_negative"]
+    assert names(fired) == [("net_growth_negative", MON + dt.timedelta(days=27))]
+    assert "(-3, -2)" in fired[0].message
+    three = rules.AlertThresholds(net_growth_negative_periods=3)
+    assert not [f for f in rules.growth_alerts(growth, "week", MON, SUN3 + dt.timedelta(7), three)
+                if f.alert == "net_growth_negative"]
+
+
+def test_growth_alerts_skip_incomplete_periods_and_days_outside_the_run():
+    growth = weeks([{"quick_ratio": 0.5}, {"quick_ratio": 0.5, "is_complete": False}])
+    assert names(rules.growth_alerts(growth, "week", MON, SUN2, T)) == [("quick_ratio_low", SUN1)]
+    assert rules.growth_alerts(growth, "week", SUN1 + dt.timedelta(1), SUN2, T) == []
+    monthly = pd.DataFrame([{**weeks([{"quick_ratio": 0.5}]).iloc[0].to_dict(),
+                             "period_start": dt.date(2025, 2, 1)}])
+    assert names(rules.growth_alerts(monthly, "month", MON, MON, T)) == []
+    assert names(rules.growth_alerts(monthly, "month", dt.date(2025, 2, 28),
+                                     dt.date(2025, 2, 28), T)) == [
+        ("quick_ratio_low", dt.date(2025, 2, 28))]
+
+
+def signups(channel: str, counts: list[int], end: dt.date) -> pd.DataFrame:
+    days = [end - dt.timedelta(days=len(counts) - 1 - i) for i in range(len(counts))]
+    return pd.DataFrame({"channel": channel, "signup_date": days, "new_users": counts})
+
+
+def test_channel_turning_unstable():
+    end = dt.date(2025, 4, 30)
+    # 28 steady days of 10 a day, then a week of 0, 0, 0, 0, 0, 0, 40: CV jumps
+    steady = signups("ads", [10] * 28 + [0] * 6 + [40], end)
+    fired = rules.channel_alerts(steady, end, T)
+    assert [(f.alert, f.subject) for f in fired] == [("channel_unstable", "ads")]
+    assert fired[0].value > T.stable_max_cv
+    # unstable a week ago too: not "turning"
+    noisy = signups("ads", [0, 30] * 17 + [0], end)
+    assert rules.channel_alerts(noisy, end, T) == []
+    # still stable
+    assert rules.channel_alerts(signups("ads", [10] * 35, end), end, T) == []
+
+
+def test_channel_cv_matches_the_definition():
+    end = dt.date(2025, 4, 30)
+    frame = signups("ads", [1, 3], end)
+    cv = rules.signup_cv(frame, "ads", end, 4)  # days 0, 0, 1, 3: mean 1, pop std sqrt(1.5)
+    assert cv == pytest.approx(1.5 ** 0.5)
+    assert rules.signup_cv(frame, "organic", end, 4) is None
+
+
+def test_high_risk_share_jump_against_the_previous_scoring():
+    runs = pd.DataFrame({"snapshot_date": pd.to_datetime(["2025-03-01", "2025-03-02"]),
+                         "high_risk_share": [0.10, 0.15]})
+    fired = rules.risk_share_alert(runs, T)
+    assert names(fired) == [("high_risk_share_jump", dt.date(2025, 3, 2))]
+    assert "+5.0 points" in fired[0].message
+    runs.loc[1, "high_risk_share"] = 0.1499
+    assert rules.risk_share_alert(runs, T) == []
+    assert rules.risk_share_alert(runs.iloc[:1], T) == []
+
+
+def test_bounced_only_spike_by_robust_z():
+    days = pd.date_range("2025-01-01", periods=31).date
+    bounced = [10, 12] * 15 + [40]  # share 10 % / 12 %, then 40 / 140
+    daily = pd.DataFrame({"activity_date": days, "dau": [100] * 31, "bounced_only_users": bounced})
+    fired = rules.bounced_only_alerts(daily, days[0], days[-1], T)
+    assert names(fired) == [("bounced_only_spike", days[-1])]
+    # the 28 days before: 14 x 10/110 and 14 x 12/112, so the median is their mean and
+    # the MAD half their difference
+    low, high = 10 / 110, 12 / 112
+    z = 0.6745 * (40 / 140 - (low + high) / 2) / ((high - low) / 2)
+    assert fired[0].value == pytest.approx(z)
+    at = rules.AlertThresholds(bounced_only_z=fired[0].value)
+    assert len(rules.bounced_only_alerts(daily, days[-1], days[-1], at)) == 1
+    above = rules.AlertThresholds(bounced_only_z=fired[0].value + 1e-6)
+    assert rules.bounced_only_alerts(daily, days[-1], days[-1], above) == []
+    # z needs trend_min_history_days of history: a spike on day 10 does not fire
+    early = daily.copy()
+    early.loc[9, "bounced_only_users"] = 80
+    assert [f.alert_date for f in rules.bounced_only_alerts(early, days[0], days[20], T)] == []
+    share = pd.Series([0.1, 0.2] * 10 + [0.0])
+    z = rules.robust_z(share, 28, 14)
+    med, mad = 0.15, 0.05
+    assert z.iloc[-1] == pytest.approx(0.6745 * (0.0 - med) / mad)
+
+
+def test_campaign_heavy_day_above_half():
+    days = pd.DataFrame({"activity_date": [dt.date(2025, 1, d) for d in (1, 2, 3)],
+                         "engaged_visits": [100, 100, 0],
+                         "engaged_visits_without_campaign": [49, 50, 0]})
+    fired = rules.campaign_alerts(days, dt.date(2025, 1, 1), dt.date(2025, 1, 3), T)
+    assert names(fired) == [("campaign_heavy_day", dt.date(2025, 1, 1))]
+    assert fired[0].value == pytest.approx(0.51)
+
+
+# fct_alerts across runs and the webhook
+
+def firing(day: int, alert: str = "quick_ratio_low", value: float = 0.5) -> rules.Firing:
+    return rules.Firing(dt.date(2025, 3, day), alert, "", value, 1.0, f"{alert} on {day}")
+
+
+NOW = pd.Timestamp("2025-03-10 01:00", tz="UTC")
+
+
+def test_rerun_replaces_the_evaluated_days_and_keeps_notification_state():
+    first = merge(None, [firing(1), firing(5)], (dt.date(2025, 3, 1), dt.date(2025, 3, 5)),
+                  set(), "run1", NOW)
+    first.loc[first["alert_date"] == pd.Timestamp("2025-03-05"), "notify_status"] = "sent"
+    # a rerun of days 4-5: day 5 fires again (stays sent), day 1 is outside (kept)
+    again = merge(first, [firing(5, value=0.4)], (dt.date(2025, 3, 4), dt.date(2025, 3, 5)),
+                  {"quick_ratio_low"}, "run2", NOW)
+    assert again["alert_date"].dt.day.tolist() == [1, 5]
+    day5 = again.iloc[1]
+    assert (day5["notify_status"], day5["value"], day5["severity"], day5["run_id"]) == \
+        ("sent", 0.4, "block", "run1")
+    # a rerun in which day 5 no longer fires drops it
+    gone = merge(again, [], (dt.date(2025, 3, 5), dt.date(2025, 3, 5)), set(), "run3", NOW)
+    assert gone["alert_date"].dt.day.tolist() == [1]
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list = []
+    fail = False
+
+    def do_POST(self):  # noqa: N802 - the http.server API
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if _Hook.fail:
+            self.send_response(503)
+        else:
+            _Hook.received.append(body)
+            self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Hook.received, _Hook.fail = [], False
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+
+
+def test_webhook_posts_each_new_alert_once_and_retries_failures(webhook):
+    today = dt.date(2025, 3, 9)
+    frame = merge(None, [firing(1), firing(8), firing(9, "decline_rule")],
+                  (dt.date(2025, 3, 1), today), set(), "run1", NOW)
+    _Hook.fail = True
+    counts = notify(frame, webhook, today, 7, LOG, NOW)
+    # day 1 is older than 7 days: recorded, never posted; the others failed, kept for later
+    assert counts == {"sent": 0, "failed": 2, "too_old": 1}
+    assert frame["notify_status"].tolist() == ["too_old", "failed", "failed"]
+    assert frame["notify_error"].iloc[1] == "HTTP 503"
+    _Hook.fail = False
+    counts = notify(frame, webhook, today, 7, LOG, NOW)  # the next run retries
+    assert counts == {"sent": 2, "failed": 0, "too_old": 0}
+    assert [(p["alert"], p["alert_date"]) for p in _Hook.received] == [
+        ("quick_ratio_low", "2025-03-08"), ("decline_rule", "2025-03-09")]
+    assert _Hook.received[0]["message"] == "quick_ratio_low on 8"
+    assert frame["notify_attempts"].tolist() == [0, 2, 2]
+    assert notify(frame, webhook, today, 7, LOG, NOW) == {"sent": 0, "failed": 0, "too_old": 0}
+    assert len(_Hook.received) == 2  # nothing posted twice
+
+
+def test_unreachable_webhook_never_raises():
+    frame = merge(None, [firing(9)], (dt.date(2025, 3, 9), dt.date(2025, 3, 9)), set(), "r", NOW)
+    counts = notify(frame, "http://127.0.0.1:9/nothing-listens", dt.date(2025, 3, 9), 7, LOG, NOW)
+    assert counts["failed"] == 1 and frame["notify_status"].iloc[0] == "failed"
+    frame = merge(None, [firing(9)], (dt.date(2025, 3, 9), dt.date(2025, 3, 9)), set(), "r", NOW)
+    assert notify(frame, None, dt.date(2025, 3, 9), 7, LOG, NOW)["sent"] == 0
+    assert frame["notify_status"].iloc[0] == "pending"  # no URL: waits for one
