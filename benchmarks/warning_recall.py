@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         last = params.start + dt.timedelta(days=params.days - 1)
         run_pipeline(settings, params.start, last, False, log_level="WARNING")
         shares = warned_shares(settings.warehouse, data.truth)
-    print(f"{args.users} users x {args.days} days (seed {args.seed}), snapshot {shares['snapshot']}:")
+    print(f"{args.users} users x {args.days} days (seed {args.seed}), "
+          f"snapshot {shares['snapshot']}:")
     print(f"  warned among users the generator stopped in the last 30 days: "
           f"{shares['stopping_warned_share']:.1%} of {shares['stopping_users']}")
     print(f"  warned among users it keeps alive:                          "
