@@ -56,18 +56,18 @@ usual_gap as (
 ),
 
 key_event_counts as (
+    {#- the window bounds come from a join, not subqueries inside the aggregates (Spark) -#}
     select
-        user_id,
-        event_name,
-        sum(case when activity_date > (select {{ add_days('snapshot_date', -w) }} from snapshot)
-            then 1 else 0 end) as cur_count,
-        sum(case when activity_date <= (select {{ add_days('snapshot_date', -w) }} from snapshot)
-            then 1 else 0 end) as prev_count
-    from {{ ref('stg_app__events') }}
-    where is_key_event
-        and activity_date > (select {{ add_days('snapshot_date', -2 * w) }} from snapshot)
-        and activity_date <= (select snapshot_date from snapshot)
-    group by user_id, event_name
+        e.user_id,
+        e.event_name,
+        sum(case when e.activity_date > {{ add_days('s.snapshot_date', -w) }} then 1 else 0 end) as cur_count,
+        sum(case when e.activity_date <= {{ add_days('s.snapshot_date', -w) }} then 1 else 0 end) as prev_count
+    from {{ ref('stg_app__events') }} as e
+    cross join snapshot as s
+    where e.is_key_event
+        and e.activity_date > {{ add_days('s.snapshot_date', -2 * w) }}
+        and e.activity_date <= s.snapshot_date
+    group by e.user_id, e.event_name
 ),
 
 stopped_event as (
@@ -85,16 +85,17 @@ stopped_event as (
 
 visit_lengths as (
     select
-        user_id,
-        {{ median("case when activity_date > (select " ~ add_days('snapshot_date', -w) ~ " from snapshot) then duration_s end") }} / 60.0 as cur_minutes,
-        {{ median("case when activity_date <= (select " ~ add_days('snapshot_date', -w) ~ " from snapshot) then duration_s end") }} / 60.0 as prev_minutes,
-        sum(case when activity_date > (select {{ add_days('snapshot_date', -w) }} from snapshot) then 1 else 0 end) as cur_visits,
-        sum(case when activity_date <= (select {{ add_days('snapshot_date', -w) }} from snapshot) then 1 else 0 end) as prev_visits
-    from {{ ref('int_sessions') }}
-    where not is_bounced
-        and activity_date > (select {{ add_days('snapshot_date', -2 * w) }} from snapshot)
-        and activity_date <= (select snapshot_date from snapshot)
-    group by user_id
+        v.user_id,
+        {{ median("case when v.activity_date > " ~ add_days('s.snapshot_date', -w) ~ " then v.duration_s end") }} / 60.0 as cur_minutes,
+        {{ median("case when v.activity_date <= " ~ add_days('s.snapshot_date', -w) ~ " then v.duration_s end") }} / 60.0 as prev_minutes,
+        sum(case when v.activity_date > {{ add_days('s.snapshot_date', -w) }} then 1 else 0 end) as cur_visits,
+        sum(case when v.activity_date <= {{ add_days('s.snapshot_date', -w) }} then 1 else 0 end) as prev_visits
+    from {{ ref('int_sessions') }} as v
+    cross join snapshot as s
+    where not v.is_bounced
+        and v.activity_date > {{ add_days('s.snapshot_date', -2 * w) }}
+        and v.activity_date <= s.snapshot_date
+    group by v.user_id
 ),
 
 measured as (
