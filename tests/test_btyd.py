@@ -172,3 +172,44 @@ def test_scores_refuse_non_finite_output():
     # with no repeat purchase the expected value is the population mean p*gamma/(q-1)
     assert scores["expected_average_value"].iloc[0] == pytest.approx(6.0 * 15.0 / 2.7)
     assert (scores["expected_purchases_90d"] >= scores["expected_purchases_30d"]).all()
+
+
+# Pareto/NBD: published on the same calibration data (weeks) by Fader, Hardie & Lee (2005,
+# "RFM and CLV: using iso-value curves for customer base analysis", and the note "A note
+# on implementing the Pareto/NBD model in MATLAB"): r = 0.5534, alpha = 10.5802,
+# s = 0.6061, beta = 11.6562, LL = -9594.98.
+
+def test_pareto_nbd_reproduces_published_parameters(summary):
+    params, diag = btyd.fit_pareto_nbd(in_weeks(summary))
+    assert diag.converged
+    assert (round(params.r, 3), round(params.alpha, 2), round(params.s, 3),
+            round(params.beta, 2)) == pytest.approx((0.553, 10.58, 0.606, 11.66), abs=0.011)
+    assert diag.log_likelihood == pytest.approx(-9594.98, abs=0.05)
+
+
+def test_pareto_nbd_probabilities_against_simulation():
+    """Customers drawn from the Pareto/NBD itself: the model's P(no purchase in t) agrees
+    with what happens to them after T, bin by bin."""
+    rng = np.random.default_rng(3)
+    n, T, t = 20_000, 40.0, 20.0
+    lam = rng.gamma(0.8, 1 / 6.0, n)
+    mu = rng.gamma(0.7, 1 / 12.0, n)
+    death = rng.exponential(1 / mu)
+    rows = []
+    for i in range(n):
+        times = np.cumsum(rng.exponential(1 / lam[i], 200))
+        seen = times[(times < min(death[i], T))]
+        future = times[(times >= T) & (times < min(death[i], T + t))]
+        rows.append((len(seen), seen[-1] if len(seen) else 0.0, len(future) == 0))
+    # time 0 is the first purchase: frequency counts the purchases after it, as in the model
+    frame = pd.DataFrame(rows, columns=["frequency", "recency", "none_after"]).assign(T=T)
+    params = btyd.ParetoNbdParams(0.8, 6.0, 0.7, 12.0)
+    predicted = btyd.pnbd_prob_no_purchase(params, frame, t)
+    assert np.all((predicted >= 0) & (predicted <= 1))
+    bins = pd.qcut(predicted, 5, duplicates="drop")
+    observed = frame.groupby(bins, observed=True)["none_after"].mean()
+    expected = pd.Series(predicted).groupby(bins, observed=True).mean()
+    assert np.abs(observed.to_numpy() - expected.to_numpy()).max() < 0.03
+    # P(alive) falls with the time since the last purchase, for a given frequency
+    three = frame[frame["frequency"] == 3].sort_values("recency")
+    assert np.all(np.diff(btyd.pnbd_p_alive(params, three)) >= -1e-12)
