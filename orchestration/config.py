@@ -202,16 +202,46 @@ class ChurnConfig(_Strict):
     winback_min_probability: float = Field(
         default=0.0, ge=0, le=1, description="win-back list: probability of return at least"
     )
+    backtest_folds: int = Field(
+        default=4, ge=1, le=12, description="rolling-origin cut-offs the challengers meet on")
+    backtest_step_days: int | None = Field(
+        default=None, ge=1,
+        description="days between cut-offs, a multiple of snapshot_every_days; null = the "
+        "smallest one >= horizon_days, so a fold's labels are known by the next cut-off")
+    candidates: list[Literal["recency", "bgnbd", "pareto_nbd", "supervised"]] = Field(
+        default_factory=lambda: ["recency", "bgnbd", "pareto_nbd", "supervised"],
+        description="the models that compete; recency is always one (the baseline)")
+    champion_metric: Literal["auc", "average_precision"] = Field(
+        default="auc", description="champion: best mean of this across folds ...")
+    max_calibration_error: float = Field(
+        default=0.1, gt=0, le=1, description="... among candidates whose mean calibrated "
+        "expected calibration error stays at or below this")
+    drift_auc_margin: float = Field(
+        default=0.05, ge=0, le=1,
+        description="WARN when the champion's latest-fold AUC falls this much below its "
+        "previous run's, or below the recency baseline's")
+    btyd_max_customers: int = Field(
+        default=50_000, ge=1000,
+        description="BTYD challengers are fitted on a fixed-seed sample of this many users")
 
     @model_validator(mode="after")
     def _ordered(self) -> ChurnConfig:
         if self.medium_risk_min >= self.high_risk_min:
             raise ValueError("medium_risk_min must be below high_risk_min")
+        if self.backtest_step_days and self.backtest_step_days % self.snapshot_every_days:
+            raise ValueError("backtest_step_days must be a multiple of snapshot_every_days")
+        if "recency" not in self.candidates:
+            raise ValueError("candidates must include recency (the baseline)")
         return self
 
     @property
     def evaluation_holdout_days(self) -> int:
         return self.holdout_days or self.horizon_days
+
+    @property
+    def step_days(self) -> int:
+        every = self.snapshot_every_days
+        return self.backtest_step_days or -(-self.horizon_days // every) * every
 
 
 class SpecialUsersConfig(_Strict):
@@ -408,6 +438,8 @@ class UseropsConfig(_Strict):
             "churn_horizon_days": self.churn.horizon_days,
             "churn_snapshot_every_days": self.churn.snapshot_every_days,
             "churn_holdout_days": self.churn.evaluation_holdout_days,
+            "churn_backtest_folds": self.churn.backtest_folds,
+            "churn_backtest_step_days": self.churn.step_days,
             **{f"special_{k}": v for k, v in self.special_users.model_dump().items()},
             **{f"warning_{k}": v for k, v in self.warnings.model_dump().items()},
             "page_view_event": a.page_view_event,

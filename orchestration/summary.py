@@ -21,24 +21,26 @@ class RunSummary:
     fallbacks: list[str] = field(default_factory=list)  # one line per model that fell back
 
 
-# Run tables that record fallbacks: (table, columns, how a row reads in the summary)
+# Run tables that record fallbacks: (table, columns, how a row reads in the summary,
+# which rows; the challengers' backtest rows are model comparisons, not fallbacks)
 FALLBACK_SOURCES = (
-    ("value_model_runs", "model, status, method, reason", "{0} {1}, scores use {2}: {3}"),
+    ("value_model_runs", "model, status, method, reason", "{0} {1}, scores use {2}: {3}",
+     "true"),
     ("churn_model_runs", "method, status, scored_with, message",
-     "churn {0} {1}, scored with {2}: {3}"),
+     "churn {0} {1}, scored with {2}: {3}", "method <> 'backtest'"),
 )
 
 
 def _fallbacks(warehouse: Warehouse, marts: dict[str, str | None]) -> list[str]:
     """Models of the latest snapshot whose published scores come from a fallback."""
     lines = []
-    for table, columns, line in FALLBACK_SOURCES:
+    for table, columns, line, which in FALLBACK_SOURCES:
         if table not in marts:
             continue
         rows = warehouse.query(
             f"""select {columns} from marts.{table}
                 where snapshot_date = (select max(snapshot_date) from marts.{table})
-                  and status <> 'ok' order by 1""")
+                  and status <> 'ok' and {which} order by 1""")
         lines += [line.format(*row) for row in rows.itertuples(index=False)]
     return lines
 

@@ -27,6 +27,7 @@ from dagster import (
 from models import churn, rfm
 from models.value import ModelRun, score_clv
 from orchestration import model_store
+from orchestration.assets import churn_challengers as challengers
 from orchestration.dbt.helpers import read_built_through
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import Settings
@@ -37,6 +38,7 @@ CLV_KEY = AssetKey(["marts", "user_clv"])
 VALUE_RUNS_KEY = AssetKey(["marts", "value_model_runs"])
 CHURN_KEY = AssetKey(["marts", "user_churn_scores"])
 RUNS_KEY = AssetKey(["marts", "churn_model_runs"])
+CALIBRATION_KEY = AssetKey(["marts", "churn_model_calibration"])
 WINBACK_KEY = AssetKey(["marts", "user_winback"])
 # the dbt view that joins the scores for the win-back ranking (tag scored)
 WINBACK_CANDIDATES_KEY = AssetKey(["intermediate", "int_winback_candidates"])
@@ -52,6 +54,11 @@ CHURN_RUNS_COLUMNS = {
     "model_auc": "double", "baseline_auc": "double", "details": "varchar",
     "run_id": "varchar", "recorded_at": "timestamptz", "scored_with": "varchar",
     "model_trained_on": "date", "high_risk_share": "double",
+    # the challengers (method backtest): one row per candidate and fold
+    "candidate": "varchar", "fold": "bigint", "cutoff_date": "date", "auc": "double",
+    "average_precision": "double", "brier": "double", "log_loss": "double", "ece": "double",
+    "top_decile_lift": "double", "calibrated": "boolean", "raw_ece": "double",
+    "raw_brier": "double", "is_champion": "boolean",
 }
 VALUE_RUNS_COLUMNS = {
     "snapshot_date": "date", "model": "varchar", "status": "varchar", "method": "varchar",
@@ -163,10 +170,21 @@ def build_value_assets(settings: Settings):
                       "that scored it (supervised for event data, BG/NBD for orders-only "
                       "data; recency or the base rate when those cannot be fitted)."),
             AssetSpec(RUNS_KEY, group_name="scores", kinds={"python", "duckdb"},
+                      deps=[AssetKey(["intermediate", "int_churn_backtest_summaries"])],
                       description="Per run: the churn model's holdout AUC next to a "
-                      "recency-only baseline's, its status and what scored the users."),
+                      "recency-only baseline's, its status and what scored the users; and "
+                      "one row per challenger and backtest fold (method backtest) with "
+                      "AUC, average precision, Brier, log loss, calibration error, lift "
+                      "and the champion. Reliability tables: churn_model_calibration."),
+            AssetSpec(CALIBRATION_KEY, group_name="scores", kinds={"python", "duckdb"},
+                      description="Per run and challenger: the reliability table of its "
+                      "backtest probabilities pooled over the folds (10 bins: users, mean "
+                      "predicted, observed churn rate)."),
         ],
-        check_specs=[_fit_check_spec(CHURN_KEY)],
+        check_specs=[_fit_check_spec(CHURN_KEY), AssetCheckSpec(
+            challengers.DRIFT_CHECK, asset=CHURN_KEY,
+            description="WARN when the champion's latest backtest AUC falls more than "
+            "churn.drift_auc_margin below its previous run's, or below recency alone's.")],
         pool=WAREHOUSE_POOL,
     )
     def churn_scores(context: AssetExecutionContext, warehouse: ResourceParam[Warehouse]):
@@ -187,11 +205,27 @@ def build_value_assets(settings: Settings):
                 warehouse.query("select user_id, p_purchase_short from marts.user_clv "
                                 "order by user_id"),
                 settings_)
+        outcome = challengers.run_challengers(context, warehouse, settings, snapshot, scores,
+                                              settings_)
+        scores = outcome.scores
+        if outcome.champion is not None:
+            run.scored_with = outcome.champion
+            run.message += f"; champion {outcome.champion}: {outcome.reason}"
+        else:
+            run.message += f"; no champion ({outcome.reason}): the model above scored"
         scores.insert(0, "snapshot_date", snapshot)
         warehouse.replace("marts.user_churn_scores", scores)
         warehouse.upsert("marts.churn_model_runs",
                          _churn_run_row(snapshot, run, context.run_id, trained_on, scores),
                          keys=("snapshot_date", "method"), columns=CHURN_RUNS_COLUMNS)
+        if not outcome.runs.empty:
+            warehouse.upsert("marts.churn_model_runs",
+                             outcome.runs.reindex(columns=list(CHURN_RUNS_COLUMNS)),
+                             keys=("snapshot_date", "method"), columns=CHURN_RUNS_COLUMNS)
+        warehouse.upsert("marts.churn_model_calibration",
+                         outcome.calibration.reindex(
+                             columns=list(challengers.CALIBRATION_COLUMNS)),
+                         keys=("snapshot_date",), columns=challengers.CALIBRATION_COLUMNS)
         metadata = {k: v for k, v in run.as_row().items() if v is not None}
         metadata = {k: (str(v) if not isinstance(v, int | float) else v)
                     for k, v in metadata.items()}
@@ -199,8 +233,12 @@ def build_value_assets(settings: Settings):
         context.log.info("churn (%s, scored with %s): %s", run.method, run.scored_with, metadata)
         yield MaterializeResult(asset_key=CHURN_KEY, metadata={"rows": len(scores), **metadata})
         yield MaterializeResult(asset_key=RUNS_KEY, metadata=metadata)
+        yield MaterializeResult(asset_key=CALIBRATION_KEY, metadata={
+            "champion": outcome.champion or "none", "reason": outcome.reason,
+            "rows": len(outcome.calibration)})
         yield _fit_check([{"name": f"churn_{run.method}", "status": run.status,
                            "reason": run.message}])
+        yield outcome.drift
 
     training_settings = {**dataclasses.asdict(settings_), "version": churn.TRAINING_VERSION,
                          "scikit-learn": importlib.metadata.version("scikit-learn")}

@@ -4,6 +4,7 @@
         incremental_strategy=daily_strategy(),
         partition_by=day_partition('feature_date'),
         pre_hook="{{ delete_from_rebuild_day('feature_date', var('churn_horizon_days') | int) }}",
+        on_schema_change=('ignore' if target.type == 'spark' else 'append_new_columns'),
     )
 }}
 
@@ -28,6 +29,8 @@
 {%- set window = var('engagement_window_days') | int %}
 {%- set churn = var('lifecycle_churn_days') | int %}
 {%- set lookback = [2 * window, 2 * churn] | max %}
+{#- the 7/30/90-day activity counts read further back than the other features -#}
+{%- set counts_lookback = [lookback, 90] | max %}
 
 with bounds as (
     select min(activity_date) as first_date, {{ snapshot_date() }} as snapshot_date
@@ -63,12 +66,33 @@ history as (
             then ud.visits else 0 end) as visits_cur,
         sum(case when ud.activity_date > {{ add_days('f.feature_date', -window) }}
             then ud.revenue else 0 end) as revenue_cur,
-        sum(ud.revenue) as revenue_lookback
+        sum(case when ud.activity_date > {{ add_days('f.feature_date', -lookback) }}
+            then ud.revenue else 0 end) as revenue_lookback,
+        sum(case when ud.is_active and ud.activity_date > {{ add_days('f.feature_date', -7) }}
+            then 1 else 0 end) as active_days_7,
+        sum(case when ud.is_active and ud.activity_date > {{ add_days('f.feature_date', -30) }}
+            then 1 else 0 end) as active_days_30,
+        sum(case when ud.is_active then 1 else 0 end) as active_days_90,
+        sum(ud.revenue) as revenue_90
     from rebuilt_days as f
     inner join {{ ref('int_user_days') }} as ud
         on ud.activity_date <= f.feature_date
-        and ud.activity_date > {{ add_days('f.feature_date', -lookback) }}
+        and ud.activity_date > {{ add_days('f.feature_date', -counts_lookback) }}
     group by f.feature_date, ud.user_id
+),
+
+{#- every active day numbered per user, with the active day before it: the BTYD summary
+    (frequency, recency, T in active days) as of a feature day is read at the user's last
+    active day up to it, which lies within the lookback for every user this model keeps -#}
+active_running as (
+    select
+        user_id,
+        activity_date,
+        row_number() over (partition by user_id order by activity_date) as active_day_number,
+        lag(activity_date) over (partition by user_id order by activity_date) as previous_active_date,
+        min(activity_date) over (partition by user_id) as first_active_date
+    from {{ ref('int_user_days') }}
+    where is_active
 ),
 
 returned as (
@@ -97,8 +121,21 @@ select
     case
         when {{ add_days('h.feature_date', horizon) }} <= (select snapshot_date from bounds)
             then r.user_id is null
-    end as is_churned
+    end as is_churned,
+    {#- added later: at the end, so older warehouses take them in place (nulls before) -#}
+    cast(a.active_day_number - 1 as bigint) as frequency,
+    cast({{ dbt.datediff('a.first_active_date', 'h.last_active_date', 'day') }} as bigint) as btyd_recency,
+    cast({{ dbt.datediff('a.first_active_date', 'h.feature_date', 'day') }} as bigint) as btyd_t,
+    cast({{ dbt.datediff('a.previous_active_date', 'h.last_active_date', 'day') }} as bigint) as last_gap_days,
+    case when a.active_day_number > 1
+        then cast({{ dbt.datediff('a.first_active_date', 'h.last_active_date', 'day') }} as double)
+            / (a.active_day_number - 1) end as mean_gap_days,
+    cast(h.active_days_7 as bigint) as active_days_7,
+    cast(h.active_days_30 as bigint) as active_days_30,
+    cast(h.active_days_90 as bigint) as active_days_90,
+    case when h.active_days_90 > 0 then h.revenue_90 / h.active_days_90 else 0 end as monetary_value
 from history as h
 inner join {{ ref('int_user_cohorts') }} as c on h.user_id = c.user_id
+inner join active_running as a on h.user_id = a.user_id and h.last_active_date = a.activity_date
 left join returned as r on h.feature_date = r.feature_date and h.user_id = r.user_id
 where h.last_active_date > {{ add_days('h.feature_date', -2 * churn) }}

@@ -1,0 +1,207 @@
+"""The churn challengers inside the churn_scores asset: read the backtest inputs, run the
+backtest (models/challengers.py; kept in the model store while its inputs stay the same),
+let the champion score, and record every candidate and fold in churn_model_runs, the
+reliability tables in churn_model_calibration and the drift check's verdict."""
+
+import dataclasses
+import importlib.metadata
+
+import numpy as np
+import pandas as pd
+from dagster import AssetCheckResult, AssetCheckSeverity
+
+from models import challengers
+from models.churn import ChurnSettings, risk_band
+from orchestration import model_store
+from orchestration.settings import Settings
+from orchestration.warehouse import Warehouse
+
+FEATURES_TABLE = "intermediate.int_churn_features"
+SUMMARIES_TABLE = "intermediate.int_churn_backtest_summaries"
+CALIBRATION_TABLE = "marts.churn_model_calibration"
+BACKTEST_MODEL = "churn_backtest"  # its name in the model store
+DRIFT_CHECK = "champion_not_drifting"
+BACKTEST_METHOD = "backtest"  # churn_model_runs.method of the candidate x fold rows
+FEATURE_COLUMNS = ["feature_date", "user_id", "is_churned", "is_scoring_day",
+                   *[c for c in challengers.SUPERVISED_FEATURES
+                     if c not in challengers.BTYD_FEATURES and c != "gap_trend_days"]]
+CALIBRATION_COLUMNS = {
+    "snapshot_date": "date", "candidate": "varchar", "bin": "bigint", "bin_lower": "double",
+    "bin_upper": "double", "users": "bigint", "mean_predicted": "double",
+    "observed_rate": "double", "is_champion": "boolean",
+}
+METRICS = ("auc", "average_precision", "brier", "log_loss", "ece", "top_decile_lift")
+
+
+def backtest_settings(settings: Settings) -> challengers.BacktestSettings:
+    c = settings.config.churn
+    return challengers.BacktestSettings(
+        horizon_days=c.horizon_days, churn_days=settings.config.lifecycle.churn_days,
+        min_training_rows=c.min_training_rows, max_training_rows=c.max_training_rows,
+        candidates=tuple(c.candidates), champion_metric=c.champion_metric,
+        max_calibration_error=c.max_calibration_error,
+        btyd_max_customers=c.btyd_max_customers)
+
+
+@dataclasses.dataclass
+class ChallengerOutcome:
+    scores: pd.DataFrame
+    runs: pd.DataFrame  # candidate x fold rows for churn_model_runs
+    calibration: pd.DataFrame
+    champion: str | None
+    reason: str
+    drift: AssetCheckResult
+
+
+def _backtest(context, warehouse: Warehouse, s: challengers.BacktestSettings,
+              snapshot) -> tuple[challengers.Backtest, pd.DataFrame, pd.DataFrame]:
+    labelled_where = "is_churned is not null"
+    settings_key = {**dataclasses.asdict(s), "version": 1,
+                    "scikit-learn": importlib.metadata.version("scikit-learn")}
+    key = model_store.rows_fingerprint(
+        warehouse, FEATURES_TABLE, FEATURE_COLUMNS[:3] + FEATURE_COLUMNS[4:], labelled_where,
+        {**settings_key, "summaries": model_store.rows_fingerprint(
+            warehouse, SUMMARIES_TABLE, ["cutoff_date", "user_id", "frequency", "recency", "T"],
+            "not is_scoring_day", {})})
+    features = warehouse.query(
+        f"select {', '.join(FEATURE_COLUMNS)} from {FEATURES_TABLE} "
+        f"where {labelled_where} or is_scoring_day order by feature_date, user_id")
+    summaries = warehouse.query(f"select * from {SUMMARIES_TABLE} order by cutoff_date, user_id")
+    kept = model_store.load(warehouse, BACKTEST_MODEL, key)
+    if kept is not None:
+        context.log.info("churn backtest: inputs unchanged since %s; reusing it",
+                         kept.trained_snapshot)
+        return kept.fitted, features, summaries
+    result = challengers.backtest(features[features["is_churned"].notna()], summaries, s)
+    model_store.save(warehouse, BACKTEST_MODEL, key, result, snapshot, context.run_id)
+    return result, features, summaries
+
+
+def champion_scores(result: challengers.Backtest, features: pd.DataFrame,
+                    summaries: pd.DataFrame, incumbent: pd.DataFrame,
+                    s: challengers.BacktestSettings, cs: ChurnSettings) -> pd.DataFrame:
+    """The incumbent's users with the champion's calibrated probability where the champion
+    can score them (BTYD: every user with an active day; recency: every scored user;
+    supervised: the scoring day's feature rows), the raw one and the top three drivers."""
+    scores = incumbent.assign(raw_probability=incumbent["churn_probability"],
+                              driver_1=None, driver_2=None, driver_3=None)
+    if result.champion is None:
+        return scores
+    labelled = features[features["is_churned"].notna()]
+    now = summaries[summaries["is_scoring_day"].astype(bool)]
+    fitted, params = challengers.fit_champion(result.champion, labelled, now, s)
+    if result.champion == "supervised":
+        rows = challengers.with_btyd_features(
+            features[features["is_scoring_day"].astype(bool)], params, s.horizon_days)
+    elif result.champion == "recency":
+        rows = incumbent[["user_id", "recency_days"]]
+    else:
+        rows = incumbent[incumbent["user_id"].isin(now["user_id"])][["user_id"]]
+    rows = rows.reset_index(drop=True)
+    raw = fitted.predict(rows)
+    calibrated = result.calibrators[result.champion].apply(raw) if len(raw) else raw
+    why = challengers.drivers(fitted, rows, raw)
+    mine = pd.DataFrame({"user_id": rows["user_id"], "p": calibrated, "raw": raw}).join(why)
+    scores = scores.merge(mine, on="user_id", how="left", validate="one_to_one")
+    has = scores["p"].notna()
+    scores.loc[has, "churn_probability"] = scores.loc[has, "p"]
+    scores.loc[has, "raw_probability"] = scores.loc[has, "raw"]
+    scores.loc[has, "method"] = result.champion
+    for i in (1, 2, 3):
+        scores[f"driver_{i}"] = scores[f"driver_{i}_y"]
+    scores["risk_band"] = risk_band(scores["churn_probability"], scores["recency_days"],
+                                    cs.churn_days, cs.medium_risk_min, cs.high_risk_min)
+    return scores[[*incumbent.columns, "raw_probability", "driver_1", "driver_2", "driver_3"]]
+
+
+def drift_check(history: pd.DataFrame, result: challengers.Backtest, margin: float,
+                snapshot) -> AssetCheckResult:
+    """WARN when the champion's latest-fold AUC is more than `margin` below the same
+    candidate's latest-fold AUC of the previous run, or below recency's on the fold."""
+    meta: dict = {"champion": result.champion or "none", "margin": margin}
+    rows = result.rows
+    if result.champion is None or rows.empty:
+        return AssetCheckResult(check_name=DRIFT_CHECK, passed=True,
+                                severity=AssetCheckSeverity.WARN,
+                                metadata={**meta, "note": result.reason})
+    ok = rows[rows["status"] == "ok"]
+    last_fold = ok["fold"].max()
+    latest = ok[ok["fold"] == last_fold].set_index("candidate")["auc"]
+    auc = _number(latest.get(result.champion))
+    baseline = _number(latest.get("recency"))
+    meta.update(latest_fold_auc=auc, recency_auc=baseline)
+    failures = []
+    if auc is not None and baseline is not None and auc < baseline:
+        failures.append(f"AUC {auc:.3f} below recency alone ({baseline:.3f})")
+    before = history[(history["method"] == BACKTEST_METHOD)
+                     & (history["candidate"] == result.champion)
+                     & (pd.to_datetime(history["snapshot_date"]) < pd.Timestamp(snapshot))]
+    if len(before) and auc is not None:
+        previous_day = pd.to_datetime(before["snapshot_date"]).max()
+        prev = before[pd.to_datetime(before["snapshot_date"]) == previous_day]
+        prev = prev[prev["fold"] == prev["fold"].max()]["auc"].dropna()
+        if len(prev):
+            meta["previous_run_auc"] = float(prev.iloc[0])
+            if auc < float(prev.iloc[0]) - margin:
+                failures.append(f"AUC {auc:.3f} fell more than {margin:g} below the previous "
+                                f"run's {float(prev.iloc[0]):.3f}")
+    if failures:
+        meta["message"] = f"champion {result.champion}: " + "; ".join(failures)
+    return AssetCheckResult(check_name=DRIFT_CHECK, passed=not failures,
+                            severity=AssetCheckSeverity.WARN,
+                            metadata={k: v for k, v in meta.items() if v is not None})
+
+
+def _number(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def run_rows(result: challengers.Backtest, snapshot, run_id: str) -> pd.DataFrame:
+    """churn_model_runs rows (method backtest), one per candidate and fold."""
+    rows = result.rows.copy()
+    if rows.empty:
+        return rows
+    rows["snapshot_date"] = snapshot
+    rows["method"] = BACKTEST_METHOD
+    rows["scored_with"] = rows["candidate"]
+    rows["test_day"] = rows["cutoff_date"]
+    rows["test_churn_rate"] = rows.get("churn_rate")
+    rows["model_auc"] = rows.get("auc")
+    rows["run_id"] = run_id
+    rows["recorded_at"] = pd.Timestamp.now(tz="UTC")
+    for column in METRICS:
+        if column not in rows:
+            rows[column] = np.nan
+    rows["raw_ece"] = rows.get("raw_ece", np.nan)
+    rows["raw_brier"] = rows.get("raw_brier", np.nan)
+    if "calibrated" not in rows:
+        rows["calibrated"] = False
+    if "is_champion" not in rows:
+        rows["is_champion"] = False
+    return rows
+
+
+def calibration_rows(result: challengers.Backtest, snapshot) -> pd.DataFrame:
+    table = result.calibration.copy()
+    table.insert(0, "snapshot_date", snapshot)
+    table["is_champion"] = table["candidate"] == result.champion
+    return table
+
+
+def run_challengers(context, warehouse: Warehouse, settings: Settings, snapshot,
+                    incumbent: pd.DataFrame, cs: ChurnSettings) -> ChallengerOutcome:
+    s = backtest_settings(settings)
+    result, features, summaries = _backtest(context, warehouse, s, snapshot)
+    history = (warehouse.query("select * from marts.churn_model_runs")
+               if warehouse.exists("marts.churn_model_runs") else pd.DataFrame())
+    if not history.empty and "candidate" not in history:
+        history = history.assign(candidate=None, fold=None, auc=None)
+    drift = drift_check(history, result, settings.config.churn.drift_auc_margin, snapshot) \
+        if not history.empty else drift_check(
+            pd.DataFrame(columns=["method", "candidate", "snapshot_date", "fold", "auc"]),
+            result, settings.config.churn.drift_auc_margin, snapshot)
+    scores = champion_scores(result, features, summaries, incumbent, s, cs)
+    context.log.info("churn champion: %s (%s)", result.champion, result.reason)
+    return ChallengerOutcome(scores, run_rows(result, snapshot, context.run_id),
+                             calibration_rows(result, snapshot), result.champion,
+                             result.reason, drift)
