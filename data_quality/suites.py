@@ -121,6 +121,7 @@ def _score_suites() -> list[Suite]:
             not_null("clv_long"), between("expected_purchases_short", 0, None))),
         Suite("user_churn_scores", m + "user_churn_scores", (
             unique("user_id"), not_null("churn_probability"), rate("churn_probability"),
+            rate("raw_probability"),
             in_set("risk_band", ["low", "medium", "high", "churned"]))),
         Suite("fct_experiment_readout", m + "fct_experiment_readout", (
             unique("experiment_id", "variant"), between("users", 0, None),
@@ -140,6 +141,9 @@ def _score_suites() -> list[Suite]:
             rate("churn_probability"), between("signals_fired", 0, 6),
             between("idle_days", 0, None), between("engagement_cur", 0, None),
             between("engagement_prev", 0, None))),
+        Suite("churn_model_calibration", m + "churn_model_calibration", (
+            unique("snapshot_date", "candidate", "bin"), between("bin", 1, 10),
+            between("users", 0, None), rate("mean_predicted"), rate("observed_rate"))),
         # alerts are news about the product, not wrong numbers: never blocking here
         Suite("fct_alerts", m + "fct_alerts", (
             unique("alert_date", "alert", "subject"), not_null("message"),

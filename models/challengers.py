@@ -364,6 +364,9 @@ def choose_champion(rows: pd.DataFrame, s: BacktestSettings) -> tuple[str | None
         cal = mine[mine["calibrated"]]
         summary[c] = (mine[metric].astype(float).mean(),
                       (cal if len(cal) else mine)["ece"].astype(float).mean())
+    complete = [c for c in complete if np.isfinite(summary[c][0])]
+    if not complete:
+        return None, f"no candidate has a {metric} (the test folds have one label class)"
     eligible = [c for c in complete if summary[c][1] <= s.max_calibration_error]
     if eligible:
         best = max(eligible, key=lambda c: (np.nan_to_num(summary[c][0], nan=-1),

@@ -90,7 +90,8 @@ def test_purchase_summary_as_of_the_snapshot(sample_run):
 
 
 def test_pipeline_evaluation_fit_reproduces_published_bgnbd(sample_run):
-    runs = read_table(sample_run, "marts.churn_model_runs", "snapshot_date")
+    runs = read_table(sample_run, "marts.churn_model_runs", "snapshot_date",
+                      "method <> 'backtest'")
     assert len(runs) == 1
     run = runs.iloc[0]
     assert (run["method"], run["status"]) == ("bgnbd", "ok")
@@ -117,9 +118,57 @@ def test_clv_scores_are_probabilities_and_finite(sample_run):
     assert (clv.loc[clv["frequency"] == 0, "p_alive"] == 1).all()
     assert (clv["p_purchase_long"] >= clv["p_purchase_short"]).all()
     assert (clv["expected_purchases_long"] >= clv["expected_purchases_short"]).all()
+
+
+def test_the_champion_scores_every_customer_calibrated(sample_run):
+    """The published churn probability is the champion's, Platt-calibrated: a monotone
+    map of its raw probability, which an independent fit reproduces (days, the sample's
+    purchase days up to the snapshot)."""
     scores = read_table(sample_run, "marts.user_churn_scores", "user_id")
-    merged = scores.merge(clv, on="user_id")
-    np.testing.assert_allclose(merged["churn_probability"], 1 - merged["p_purchase_short"])
+    summary = read_table(sample_run, "marts.churn_model_runs", "snapshot_date",
+                         "method <> 'backtest'").iloc[0]
+    champion = summary["scored_with"]
+    assert champion in ("recency", "bgnbd", "pareto_nbd", "supervised")
+    assert len(scores) == 2357 and (scores["method"] == champion).all()
+    ordered = scores.sort_values(["raw_probability", "user_id"])
+    assert ordered["churn_probability"].is_monotonic_increasing
+    if champion in ("bgnbd", "pareto_nbd"):
+        from models import btyd
+
+        raw = reference_orders()
+        days = raw.groupby(["customer", "date"], as_index=False)["amount"].sum()
+        g = days.groupby("customer")
+        ref = pd.DataFrame({"frequency": g.size() - 1,
+                            "recency": (g["date"].max() - g["date"].min()).dt.days,
+                            "T": (pd.Timestamp(SNAPSHOT) - g["date"].min()).dt.days})
+        fit = btyd.fit_bgnbd if champion == "bgnbd" else btyd.fit_pareto_nbd
+        params, _ = fit(ref)
+        p = (btyd.prob_no_purchase if champion == "bgnbd" else btyd.pnbd_prob_no_purchase)(
+            params, ref, 30)
+        got = scores.set_index(scores["user_id"].map(_customer))["raw_probability"]
+        np.testing.assert_allclose(got.loc[ref.index], p, rtol=1e-3, atol=1e-4)
+        assert scores["driver_1"].str.startswith("p_alive=").all()
+
+
+def test_every_candidate_meets_on_the_same_folds(sample_run):
+    rows = read_table(sample_run, "marts.churn_model_runs", "fold, candidate",
+                      "method = 'backtest'")
+    assert set(rows["candidate"]) == {"recency", "bgnbd", "pareto_nbd", "supervised"}
+    ok = rows[rows["status"] == "ok"]
+    per_fold = ok.groupby("fold")["candidate"].nunique()
+    assert len(per_fold) >= 3 and (per_fold == 4).all()
+    # the same test users for every candidate, and the label windows never overlap a
+    # later cut-off's training (35 days apart, horizon 30)
+    assert (ok.groupby("fold")["test_rows"].nunique() == 1).all()
+    cutoffs = pd.to_datetime(ok["cutoff_date"].drop_duplicates()).sort_values()
+    assert (cutoffs.diff().dropna() == pd.Timedelta(days=35)).all()
+    assert ok["is_champion"].sum() == ok["fold"].nunique()
+    for column in ("auc", "average_precision", "brier", "log_loss", "ece", "top_decile_lift"):
+        assert ok[column].notna().all(), column
+    calibration = read_table(sample_run, "marts.churn_model_calibration", "candidate, bin")
+    assert set(calibration["candidate"]) == set(ok["candidate"])
+    assert (calibration.groupby("candidate")["users"].sum()
+            == ok.groupby("candidate")["test_rows"].sum()).all()
 
 
 def test_winback_is_ranked_value_times_return(sample_run):

@@ -123,7 +123,7 @@ def merge(existing: pd.DataFrame | None, firings: list[rules.Firing], span: tupl
         "notify_error": None,
     } for f in firings], columns=list(COLUMNS))
     if existing is not None and not existing.empty:
-        existing = existing.assign(alert_date=pd.to_datetime(existing["alert_date"]))
+        existing = typed(existing)  # Spark reads timestamps back without their zone
         inside = existing["alert_date"].between(pd.Timestamp(span[0]), pd.Timestamp(span[1]))
         before = existing[inside].set_index(KEY_COLUMNS)
         if not new.empty and not before.empty:

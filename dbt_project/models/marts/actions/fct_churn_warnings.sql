@@ -60,8 +60,8 @@ key_event_counts as (
     select
         e.user_id,
         e.event_name,
-        sum(case when e.activity_date > {{ add_days('s.snapshot_date', -w) }} then 1 else 0 end) as cur_count,
-        sum(case when e.activity_date <= {{ add_days('s.snapshot_date', -w) }} then 1 else 0 end) as prev_count
+        cast(sum(case when e.activity_date > {{ add_days('s.snapshot_date', -w) }} then 1 else 0 end) as bigint) as cur_count,
+        cast(sum(case when e.activity_date <= {{ add_days('s.snapshot_date', -w) }} then 1 else 0 end) as bigint) as prev_count
     from {{ ref('stg_app__events') }} as e
     cross join snapshot as s
     where e.is_key_event
@@ -88,8 +88,8 @@ visit_lengths as (
         v.user_id,
         {{ median("case when v.activity_date > " ~ add_days('s.snapshot_date', -w) ~ " then v.duration_s end") }} / 60.0 as cur_minutes,
         {{ median("case when v.activity_date <= " ~ add_days('s.snapshot_date', -w) ~ " then v.duration_s end") }} / 60.0 as prev_minutes,
-        sum(case when v.activity_date > {{ add_days('s.snapshot_date', -w) }} then 1 else 0 end) as cur_visits,
-        sum(case when v.activity_date <= {{ add_days('s.snapshot_date', -w) }} then 1 else 0 end) as prev_visits
+        cast(sum(case when v.activity_date > {{ add_days('s.snapshot_date', -w) }} then 1 else 0 end) as bigint) as cur_visits,
+        cast(sum(case when v.activity_date <= {{ add_days('s.snapshot_date', -w) }} then 1 else 0 end) as bigint) as prev_visits
     from {{ ref('int_sessions') }} as v
     cross join snapshot as s
     where not v.is_bounced
@@ -115,7 +115,7 @@ measured as (
         coalesce(ep.engagement_index, 0) as engagement_prev,
         cast({{ dbt.datediff('s.last_active_date', 's.snapshot_date', 'day') }} as bigint) as idle_days,
         g.usual_gap_days,
-        coalesce(g.gaps, 0) as gaps,
+        cast(coalesce(g.gaps, 0) as bigint) as gaps,
         coalesce(tb.activity_tier, 'none') as tier_before,
         s.activity_tier as tier_now,
         se.event_name as stopped_event,
