@@ -257,10 +257,14 @@ def fit_pareto_nbd(summary: pd.DataFrame) -> tuple[ParetoNbdParams, FitDiagnosti
     if np.any(t_x > T):
         raise FitError("purchase summary has recency greater than T")
 
+    # customers with the same (x, t_x, T) share a likelihood term: evaluate each once
+    rows, count = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
+    x, t_x, T = rows[:, 0], rows[:, 1], rows[:, 2]
+
     def nll(log_params: np.ndarray) -> float:
         with np.errstate(all="ignore"):
-            value = -float(np.sum(pnbd_log_likelihood(ParetoNbdParams(*np.exp(log_params)),
-                                                      x, t_x, T)))
+            value = -float(np.sum(count * pnbd_log_likelihood(
+                ParetoNbdParams(*np.exp(log_params)), x, t_x, T)))
         return value if np.isfinite(value) else 1e300
 
     scale = max(float(np.mean(T)), 1e-3) / 4
@@ -271,7 +275,8 @@ def fit_pareto_nbd(summary: pd.DataFrame) -> tuple[ParetoNbdParams, FitDiagnosti
                                options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 4000})
     if np.isfinite(coarse.fun) and coarse.fun < nll(start):
         start = coarse.x
-    values, diag = _minimise(nll, start, "pareto_nbd", len(x), ["r", "alpha", "s", "beta"])
+    values, diag = _minimise(nll, start, "pareto_nbd", int(count.sum()),
+                             ["r", "alpha", "s", "beta"])
     return ParetoNbdParams(*values), diag
 
 
@@ -296,18 +301,21 @@ def pnbd_prob_no_purchase(params: ParetoNbdParams, summary: pd.DataFrame, t: flo
     x, _, T = _arrays(summary, ["frequency", "recency", "T"])
     r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
     alive = pnbd_p_alive(params, summary)
+    # the expectation depends on (x, T) only: computed once per distinct pair
+    pairs, back = np.unique(np.column_stack([x, T]), axis=0, return_inverse=True)
     mu_u, mu_w = special.roots_genlaguerre(nodes, s - 1)
     mu_w = mu_w / special.gamma(s)
-    out = np.empty(len(x))
-    for value in np.unique(x):
-        rows = np.nonzero(x == value)[0]
+    per_pair = np.empty(len(pairs))
+    for value in np.unique(pairs[:, 0]):
+        rows = np.nonzero(pairs[:, 0] == value)[0]
         lam_u, lam_w = special.roots_genlaguerre(nodes, r + value - 1)
         lam_w = np.exp(np.log(lam_w) - special.gammaln(r + value))
-        lam = lam_u[None, :, None] / (alpha + T[rows])[:, None, None]
-        mu = mu_u[None, None, :] / (beta + T[rows])[:, None, None]
+        lam = lam_u[None, :, None] / (alpha + pairs[rows, 1])[:, None, None]
+        mu = mu_u[None, None, :] / (beta + pairs[rows, 1])[:, None, None]
         total = lam + mu
         none = mu / total + lam / total * np.exp(-total * t)
-        out[rows] = np.einsum("nij,i,j->n", none, lam_w, mu_w)
+        per_pair[rows] = np.einsum("nij,i,j->n", none, lam_w, mu_w)
+    out = per_pair[back.ravel()]
     return (1.0 - alive) + alive * np.clip(out, 0.0, 1.0)
 
 

@@ -251,6 +251,13 @@ class Backtest:
     reason: str
     predictions: dict[str, pd.DataFrame] = field(default_factory=dict)
     calibrators: dict[str, Platt] = field(default_factory=dict)
+    # per candidate: Platt scaling lowered the calibration error on the folds it could be
+    # tested on (else its raw probabilities are published)
+    calibrate: dict[str, bool] = field(default_factory=dict)
+
+    def publish(self, name: str, p: np.ndarray) -> np.ndarray:
+        """The published probability of candidate `name` for raw probabilities `p`."""
+        return self.calibrators[name].apply(p) if self.calibrate.get(name) else p
 
 
 def fold_days(summaries: pd.DataFrame) -> list[pd.Timestamp]:
@@ -313,10 +320,36 @@ def backtest(features: pd.DataFrame, summaries: pd.DataFrame, s: BacktestSetting
     pooled = {c: pd.concat(v, ignore_index=True) for c, v in preds.items() if v}
     rows = _calibrate(rows, pooled, s)
     calibrators = {c: Platt.fit(v["p"].to_numpy(), v["y"].to_numpy()) for c, v in pooled.items()}
+    calibrate = {c: calibration_helps(rows, c) for c in pooled}
     champion, reason = choose_champion(rows, s)
     if not rows.empty:
         rows["is_champion"] = rows["candidate"] == champion
-    return Backtest(rows, _calibration_tables(pooled), champion, reason, pooled, calibrators)
+    if champion is not None:
+        reason += "; published " + ("Platt-calibrated" if calibrate.get(champion)
+                                    else "uncalibrated (Platt did not lower the error)")
+    return Backtest(rows, _calibration_tables(pooled), champion, reason, pooled, calibrators,
+                    calibrate)
+
+
+def _errors(rows: pd.DataFrame, name: str) -> tuple[float, float | None]:
+    """Mean raw calibration error over a candidate's folds and, over the folds with a
+    calibrator, the mean calibrated one next to the raw one of the same folds."""
+    mine = rows[(rows["candidate"] == name) & (rows["status"] == "ok")]
+    cal = mine[mine["calibrated"].astype(bool)]
+    if cal.empty:
+        return float(mine["raw_ece"].astype(float).mean()), None
+    return float(cal["raw_ece"].astype(float).mean()), float(cal["ece"].astype(float).mean())
+
+
+def calibration_helps(rows: pd.DataFrame, name: str) -> bool:
+    raw, calibrated = _errors(rows, name)
+    return calibrated is not None and calibrated < raw
+
+
+def published_error(rows: pd.DataFrame, name: str) -> float:
+    """The calibration error of what would be published: calibrated or raw, the lower."""
+    raw, calibrated = _errors(rows, name)
+    return raw if calibrated is None else min(raw, calibrated)
 
 
 def _calibrate(rows: pd.DataFrame, pooled: dict[str, pd.DataFrame],
@@ -361,9 +394,7 @@ def choose_champion(rows: pd.DataFrame, s: BacktestSettings) -> tuple[str | None
     summary = {}
     for c in complete:
         mine = ok[ok["candidate"] == c]
-        cal = mine[mine["calibrated"]]
-        summary[c] = (mine[metric].astype(float).mean(),
-                      (cal if len(cal) else mine)["ece"].astype(float).mean())
+        summary[c] = (mine[metric].astype(float).mean(), published_error(rows, c))
     complete = [c for c in complete if np.isfinite(summary[c][0])]
     if not complete:
         return None, f"no candidate has a {metric} (the test folds have one label class)"

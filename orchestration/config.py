@@ -220,6 +220,9 @@ class ChurnConfig(_Strict):
         default=0.05, ge=0, le=1,
         description="WARN when the champion's latest-fold AUC falls this much below its "
         "previous run's, or below the recency baseline's")
+    backtest_max_training_rows: int = Field(
+        default=100_000, ge=1000,
+        description="each fold's supervised model fits on a fixed-seed sample of this many")
     btyd_max_customers: int = Field(
         default=50_000, ge=1000,
         description="BTYD challengers are fitted on a fixed-seed sample of this many users")

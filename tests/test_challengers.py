@@ -100,6 +100,10 @@ def test_each_fold_trains_only_on_labels_known_at_its_cutoff(monkeypatch):
     assert not ok.loc[ok["fold"] == 1, "calibrated"].any()
     assert ok.loc[ok["fold"] == 2, "calibrated"].all()
     assert result.champion in s.candidates and ok["is_champion"].sum() == 2
+    # Platt is published only where it lowered the error on the folds it was tested on
+    for name in s.candidates:
+        second = ok[(ok["candidate"] == name) & (ok["fold"] == 2)].iloc[0]
+        assert result.calibrate[name] == (second["ece"] < second["raw_ece"])
 
 
 def _rows(spec: dict[str, tuple[list[float], list[float]]]) -> pd.DataFrame:
@@ -107,7 +111,7 @@ def _rows(spec: dict[str, tuple[list[float], list[float]]]) -> pd.DataFrame:
     for name, (aucs, eces) in spec.items():
         for fold, (auc, ece) in enumerate(zip(aucs, eces, strict=True), start=1):
             rows.append({"candidate": name, "fold": fold, "status": "ok", "auc": auc,
-                         "ece": ece, "calibrated": fold > 1, "message": ""})
+                         "ece": ece, "raw_ece": ece, "calibrated": fold > 1, "message": ""})
     return pd.DataFrame(rows)
 
 

@@ -37,7 +37,7 @@ def backtest_settings(settings: Settings) -> challengers.BacktestSettings:
     c = settings.config.churn
     return challengers.BacktestSettings(
         horizon_days=c.horizon_days, churn_days=settings.config.lifecycle.churn_days,
-        min_training_rows=c.min_training_rows, max_training_rows=c.max_training_rows,
+        min_training_rows=c.min_training_rows, max_training_rows=c.backtest_max_training_rows,
         candidates=tuple(c.candidates), champion_metric=c.champion_metric,
         max_calibration_error=c.max_calibration_error,
         btyd_max_customers=c.btyd_max_customers)
@@ -56,7 +56,7 @@ class ChallengerOutcome:
 def _backtest(context, warehouse: Warehouse, s: challengers.BacktestSettings,
               snapshot) -> tuple[challengers.Backtest, pd.DataFrame, pd.DataFrame]:
     labelled_where = "is_churned is not null"
-    settings_key = {**dataclasses.asdict(s), "version": 1,
+    settings_key = {**dataclasses.asdict(s), "version": 2,
                     "scikit-learn": importlib.metadata.version("scikit-learn")}
     key = model_store.rows_fingerprint(
         warehouse, FEATURES_TABLE, FEATURE_COLUMNS[:3] + FEATURE_COLUMNS[4:], labelled_where,
@@ -99,7 +99,7 @@ def champion_scores(result: challengers.Backtest, features: pd.DataFrame,
         rows = incumbent[incumbent["user_id"].isin(now["user_id"])][["user_id"]]
     rows = rows.reset_index(drop=True)
     raw = fitted.predict(rows)
-    calibrated = result.calibrators[result.champion].apply(raw) if len(raw) else raw
+    calibrated = result.publish(result.champion, raw) if len(raw) else raw
     why = challengers.drivers(fitted, rows, raw)
     mine = pd.DataFrame({"user_id": rows["user_id"], "p": calibrated, "raw": raw}).join(why)
     scores = scores.merge(mine, on="user_id", how="left", validate="one_to_one")

@@ -136,6 +136,10 @@ class SparkWarehouse(Warehouse):
             old = old[list(columns)]
             stale = old.set_index(list(keys)).index.isin(rows.set_index(list(keys)).index)
             rows = pd.concat([old[~stale], rows], ignore_index=True)
+        # a bigint column with nulls comes back from pandas as float: whole numbers again
+        for column, sql_type in columns.items():
+            if sql_type.lower() == "bigint":
+                rows[column] = pd.to_numeric(rows[column]).astype("Int64")
         schema = ", ".join(f"`{c}` {SQL_TO_SPARK[t.lower()]}" for c, t in columns.items())
         self._write(table, self.spark.createDataFrame(_records(rows), schema=schema))
 
