@@ -323,7 +323,7 @@ def backtest(features: pd.DataFrame, summaries: pd.DataFrame, s: BacktestSetting
     calibrate = {c: calibration_helps(rows, c) for c in pooled}
     champion, reason = choose_champion(rows, s)
     if not rows.empty:
-        rows["is_champion"] = rows["candidate"] == champion
+        rows["is_champion"] = (rows["candidate"] == champion) & (rows["status"] == "ok")
     if champion is not None:
         reason += "; published " + ("Platt-calibrated" if calibrate.get(champion)
                                     else "uncalibrated (Platt did not lower the error)")
