@@ -43,6 +43,14 @@ DAILY_TABLES = {
     "marts.user_churn_scores": "user_id",
     "marts.user_winback": "winback_rank",
     "marts.dim_users": "user_id",
+    "marts.fct_active_user_sources": "activity_date",
+    "marts.fct_tier_movements": "activity_date, from_tier, to_tier",
+    "marts.fct_channel_traffic_daily": "activity_date, channel",
+    "marts.fct_campaign_quality": "campaign_id",
+    "marts.fct_churn_warnings": "user_id",
+    "marts.user_actions": "queue_rank",
+    "intermediate.int_churn_backtest_summaries": "cutoff_date, user_id",
+    "marts.churn_model_calibration": "snapshot_date, candidate, bin",
 }
 
 
