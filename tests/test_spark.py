@@ -111,7 +111,10 @@ def test_every_mart_equals_duckdbs_row_by_row(engines):
                   "user_rfm", "user_clv", "user_churn_scores", "dim_users"):
         assert len(marts[table]) > 0, table
     runs = marts["churn_model_runs"]
-    assert (runs["status"] == "ok").all() and runs["model_auc"].notna().all()
+    model = runs[runs["method"] != "backtest"]
+    assert (model["status"] == "ok").all() and model["model_auc"].notna().all()
+    backtest = runs[runs["method"] == "backtest"]  # the challengers met on some fold
+    assert (backtest["status"] == "ok").any() and backtest["is_champion"].any()
 
 
 def test_same_column_types_except_the_documented_ones(engines):
