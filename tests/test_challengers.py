@@ -174,3 +174,29 @@ def test_no_feature_reads_a_day_after_its_cutoff(two_runs):
         b = read_table(short, "intermediate.int_churn_features", "user_id", where)
         assert len(a) > 30
         pd.testing.assert_frame_equal(a[["user_id", *columns]], b[["user_id", *columns]])
+
+
+def _result(champion_auc: float, recency_auc: float) -> challengers.Backtest:
+    rows = pd.DataFrame([
+        {"candidate": "supervised", "fold": 2, "status": "ok", "auc": champion_auc},
+        {"candidate": "recency", "fold": 2, "status": "ok", "auc": recency_auc},
+        {"candidate": "supervised", "fold": 1, "status": "ok", "auc": 0.5}])
+    return challengers.Backtest(rows, pd.DataFrame(), "supervised", "test")
+
+
+def test_drift_check_against_the_previous_run_and_recency():
+    from orchestration.assets.churn_challengers import drift_check
+
+    history = pd.DataFrame([
+        {"method": "backtest", "candidate": "supervised", "snapshot_date": "2025-03-01",
+         "fold": 2, "auc": 0.80},
+        {"method": "backtest", "candidate": "supervised", "snapshot_date": "2025-03-01",
+         "fold": 1, "auc": 0.60}])
+    today = dt.date(2025, 3, 8)
+    assert drift_check(history, _result(0.76, 0.70), 0.05, today).passed  # 0.04 below
+    fell = drift_check(history, _result(0.74, 0.70), 0.05, today)
+    assert not fell.passed and "previous run's 0.800" in fell.metadata["message"].value
+    below = drift_check(history, _result(0.79, 0.795), 0.05, today)
+    assert not below.passed and "below recency alone" in below.metadata["message"].value
+    # the same day's own rows are not "the previous run"
+    assert drift_check(history, _result(0.70, 0.60), 0.05, dt.date(2025, 3, 1)).passed
