@@ -172,9 +172,14 @@ def test_special_user_flags_by_hand(warehouse):
 
 
 def test_short_history_trains_no_churn_model_and_says_why(warehouse):
-    runs = read_table(warehouse, "marts.churn_model_runs", "snapshot_date")
+    runs = read_table(warehouse, "marts.churn_model_runs", "snapshot_date",
+                      "method <> 'backtest'")
     assert len(runs) == 1
     assert runs.loc[0, "status"] == "insufficient_history"
+    assert "no champion" in runs.loc[0, "message"]
+    folds = read_table(warehouse, "marts.churn_model_runs", "fold, candidate",
+                       "method = 'backtest'")
+    assert (folds["status"] == "skipped").all() and not folds["is_champion"].any()
     assert "2 x 30 days" in runs.loc[0, "message"]
     assert pd.isna(runs.loc[0, "model_auc"])
     assert read_table(warehouse, "marts.user_churn_scores", "user_id").empty

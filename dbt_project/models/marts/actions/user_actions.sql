@@ -11,15 +11,26 @@
 
 {%- set w = var('engagement_window_days') | int %}
 
+{#- R, F and M as scored (user_rfm: the configured sources, paid orders by default) -#}
+{%- set rfm_numbers -%}
+'R ' || coalesce(cast(rfm_recency_days as string), '?') || ' days, F '
+            || coalesce(cast(rfm_frequency as string), '?') || ', M '
+            || coalesce(cast(round(rfm_monetary, 2) as string), '?')
+{%- endset %}
+
 with users as (
     select
         d.*,
         cast({{ dbt.datediff('d.last_active_date', 'd.snapshot_date', 'day') }} as bigint) as idle_days,
         cast({{ dbt.datediff('d.last_purchase_date', 'd.snapshot_date', 'day') }} as bigint) as purchase_idle_days,
         c.clv_long,
+        rf.recency_days as rfm_recency_days,
+        rf.frequency as rfm_frequency,
+        rf.monetary as rfm_monetary,
         nullif(wn.signals, '') as warning_signals
     from {{ ref('dim_users') }} as d
     left join {{ source('marts', 'user_clv') }} as c on d.user_id = c.user_id
+    left join {{ source('marts', 'user_rfm') }} as rf on d.user_id = rf.user_id
     left join {{ ref('fct_churn_warnings') }} as wn on d.user_id = wn.user_id
 ),
 
@@ -27,7 +38,7 @@ layers as (
     select user_id, 'lifecycle' as scheme, lifecycle_stage as segment, 1 as scheme_order,
         'lifecycle ' || lifecycle_stage || ': last active '
             || coalesce(cast(idle_days as string) || ' days ago', 'never')
-            || ', engagement index ' || cast(engagement_index as string)
+            || ', engagement index ' || coalesce(cast(engagement_index as string), '0')
             || coalesce('; ' || warning_signals, '') as reason
     from users where lifecycle_stage is not null
     union all
@@ -38,26 +49,22 @@ layers as (
     from users where risk_band is not null
     union all
     select user_id, 'tier', activity_tier, 4,
-        'activity tier ' || activity_tier || ': ' || cast(engagement_index as string)
+        'activity tier ' || activity_tier || ': ' || coalesce(cast(engagement_index as string), '0')
             || ' engaged visits in the last {{ w }} days'
     from users where activity_tier is not null
     union all
     select user_id, 'rfm11', rfm11_segment, 2,
         'RFM ' || rfm11_segment || ' (score ' || coalesce(cast(rfm_score as string), '?')
-            || '): last purchase ' || cast(purchase_idle_days as string) || ' days ago, '
-            || cast(lifetime_paid_orders as string) || ' paid orders, revenue '
-            || cast(round(lifetime_revenue, 2) as string)
+            || '): ' || {{ rfm_numbers }}
     from users where rfm11_segment is not null
     union all
     select user_id, 'cn8', cn8_segment, 3,
-        'RFM ' || cn8_segment || ': last purchase ' || cast(purchase_idle_days as string)
-            || ' days ago, ' || cast(lifetime_paid_orders as string) || ' paid orders, revenue '
-            || cast(round(lifetime_revenue, 2) as string)
+        'RFM ' || cn8_segment || ': ' || {{ rfm_numbers }}
     from users where cn8_segment is not null
     union all
     select user_id, 'special', 'core', 5,
         'core user: active in each of the last {{ var("special_core_active_weeks") }} weeks, engagement index '
-            || cast(engagement_index as string)
+            || coalesce(cast(engagement_index as string), '0')
     from users where is_core_user
     union all
     select user_id, 'special', 'angel', 5,
@@ -65,7 +72,7 @@ layers as (
     from users where is_angel_user
     union all
     select user_id, 'special', 'evangelist', 5,
-        'evangelist: referred ' || cast(referred_users as string) || ' users, still active'
+        'evangelist: referred ' || coalesce(cast(referred_users as string), '0') || ' users, still active'
     from users where is_evangelist
 ),
 
