@@ -227,3 +227,14 @@ def test_unreachable_webhook_never_raises():
     frame = merge(None, [firing(9)], (dt.date(2025, 3, 9), dt.date(2025, 3, 9)), set(), "r", NOW)
     assert notify(frame, None, dt.date(2025, 3, 9), 7, LOG, NOW)["sent"] == 0
     assert frame["notify_status"].iloc[0] == "pending"  # no URL: waits for one
+
+
+def test_blocking_is_configured_per_alert(tmp_path):
+    from orchestration.assets.alerts import build_alerts_asset
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, tmp_path / "landing",
+                             alerts={"blocking": ["quick_ratio_low"]})
+    specs = {s.name: s for s in build_alerts_asset(settings).check_specs}
+    assert set(specs) == {f"alert_{name}" for name in rules.ALERTS}
+    assert [n for n, s in specs.items() if s.blocking] == ["alert_quick_ratio_low"]
