@@ -110,17 +110,3 @@ def small_run(tmp_path_factory, small_landing) -> Settings:
     settings = make_settings(tmp_path_factory.mktemp("wh_small"), small_landing)
     run(settings, SMALL.start, SMALL.start + dt.timedelta(days=SMALL.days - 1))
     return settings
-
-
-# The modules with the longest runs start first: pytest-xdist hands whole modules to its
-# workers in collection order, so a long module collected last would run alone at the end.
-SLOW_FIRST = ("test_incremental_equality", "test_cli_and_cdnow", "test_crash_safety",
-              "test_serving", "test_value_cdnow", "test_pipeline")
-
-
-def pytest_collection_modifyitems(session, config, items):
-    def rank(item) -> int:
-        name = item.path.stem
-        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
-
-    items.sort(key=rank)  # stable: the order within a module stays
