@@ -31,7 +31,12 @@ import numpy as np
 import pandas as pd
 
 from models import btyd
-from models.churn import CATEGORICAL_FEATURES, NUMERIC_FEATURES, fit_recency_model
+from models.churn import (
+    CATEGORICAL_FEATURES,
+    NUMERIC_FEATURES,
+    fit_recency_model,
+    make_classifier,
+)
 
 log = logging.getLogger(__name__)
 
@@ -179,22 +184,6 @@ def with_btyd_features(rows: pd.DataFrame, params, horizon: int) -> pd.DataFrame
     return out
 
 
-def _classifier():
-    from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder
-
-    encode = ColumnTransformer([
-        ("numeric", "passthrough", SUPERVISED_NUMERIC),
-        ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-         CATEGORICAL_FEATURES),
-    ])
-    model = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.05, max_leaf_nodes=15,
-                                           early_stopping=False, random_state=0)
-    return Pipeline([("encode", encode), ("model", model)])
-
-
 @dataclass
 class Fitted:
     """One candidate fitted as of a cut-off: predict(rows) gives P(churn) per row."""
@@ -235,7 +224,8 @@ def fit_candidate(name: str, train: pd.DataFrame, summary: pd.DataFrame,
     ys = sample["is_churned"].astype(bool).to_numpy()
     if len(np.unique(ys)) < 2:
         raise ValueError("the training rows have one label class")
-    model = _classifier().fit(sample[SUPERVISED_FEATURES], ys)
+    model = make_classifier(SUPERVISED_NUMERIC, CATEGORICAL_FEATURES).fit(
+        sample[SUPERVISED_FEATURES], ys)
     reference = pd.concat([sample[SUPERVISED_NUMERIC].median(),
                            sample[CATEGORICAL_FEATURES].mode().iloc[0]])
     return Fitted(name, model, reference=reference)

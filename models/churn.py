@@ -110,7 +110,9 @@ def degenerate_reason(x: pd.DataFrame, y: np.ndarray) -> str | None:
     return None
 
 
-def _classifier():
+def make_classifier(numeric: list[str] = NUMERIC_FEATURES,
+                    categorical: list[str] = CATEGORICAL_FEATURES):
+    """Gradient boosting with fixed settings on these columns (categorical one-hot)."""
     # scikit-learn takes over a second to import: only when a model is trained
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -118,9 +120,9 @@ def _classifier():
     from sklearn.preprocessing import OneHotEncoder
 
     encode = ColumnTransformer([
-        ("numeric", "passthrough", NUMERIC_FEATURES),
+        ("numeric", "passthrough", numeric),
         ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
-         CATEGORICAL_FEATURES),
+         categorical),
     ])
     # fixed settings, no early stopping: it would draw a random validation split
     model = HistGradientBoostingClassifier(
@@ -207,10 +209,10 @@ def train_supervised(
         everything[FEATURES], y_all)
     final: object
     if reason is None:
-        model = _classifier().fit(train[FEATURES], y_train)
+        model = make_classifier().fit(train[FEATURES], y_train)
         run.model_auc = _auc(y_test, predict_churn(model, active) if len(active)
                              else np.array([]))
-        final = _classifier().fit(everything[FEATURES], y_all)
+        final = make_classifier().fit(everything[FEATURES], y_all)
         run.status, run.scored_with = "ok", "supervised"
         run.message = "trained on earlier feature days, tested on the latest labelled one"
     else:
