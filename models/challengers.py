@@ -239,7 +239,6 @@ class Backtest:
     calibration: pd.DataFrame  # reliability tables per candidate, pooled over folds
     champion: str | None
     reason: str
-    predictions: dict[str, pd.DataFrame] = field(default_factory=dict)
     calibrators: dict[str, Platt] = field(default_factory=dict)
     # per candidate: Platt scaling lowered the calibration error on the folds it could be
     # tested on (else its raw probabilities are published)
@@ -317,8 +316,7 @@ def backtest(features: pd.DataFrame, summaries: pd.DataFrame, s: BacktestSetting
     if champion is not None:
         reason += "; published " + ("Platt-calibrated" if calibrate.get(champion)
                                     else "uncalibrated (Platt did not lower the error)")
-    return Backtest(rows, _calibration_tables(pooled), champion, reason, pooled, calibrators,
-                    calibrate)
+    return Backtest(rows, _calibration_tables(pooled), champion, reason, calibrators, calibrate)
 
 
 def _errors(rows: pd.DataFrame, name: str) -> tuple[float, float | None]:

@@ -56,10 +56,11 @@ class ChallengerOutcome:
 def _backtest(context, warehouse: Warehouse, s: challengers.BacktestSettings,
               snapshot) -> tuple[challengers.Backtest, pd.DataFrame, pd.DataFrame]:
     labelled_where = "is_churned is not null"
-    settings_key = {**dataclasses.asdict(s), "version": 2,
+    settings_key = {**dataclasses.asdict(s), "version": 3,
                     "scikit-learn": importlib.metadata.version("scikit-learn")}
+    labelled_columns = [c for c in FEATURE_COLUMNS if c != "is_scoring_day"]
     key = model_store.rows_fingerprint(
-        warehouse, FEATURES_TABLE, FEATURE_COLUMNS[:3] + FEATURE_COLUMNS[4:], labelled_where,
+        warehouse, FEATURES_TABLE, labelled_columns, labelled_where,
         {**settings_key, "summaries": model_store.rows_fingerprint(
             warehouse, SUMMARIES_TABLE, ["cutoff_date", "user_id", "frequency", "recency", "T"],
             "not is_scoring_day", {})})
@@ -83,10 +84,10 @@ def champion_scores(result: challengers.Backtest, features: pd.DataFrame,
     """The incumbent's users with the champion's calibrated probability where the champion
     can score them (BTYD: every user with an active day; recency: every scored user;
     supervised: the scoring day's feature rows), the raw one and the top three drivers."""
-    scores = incumbent.assign(raw_probability=incumbent["churn_probability"],
-                              driver_1=None, driver_2=None, driver_3=None)
+    drivers = ["driver_1", "driver_2", "driver_3"]
     if result.champion is None:
-        return scores
+        return incumbent.assign(raw_probability=incumbent["churn_probability"],
+                                **dict.fromkeys(drivers))
     labelled = features[features["is_churned"].notna()]
     now = summaries[summaries["is_scoring_day"].astype(bool)]
     fitted, params = challengers.fit_champion(result.champion, labelled, now, s)
@@ -102,16 +103,14 @@ def champion_scores(result: challengers.Backtest, features: pd.DataFrame,
     calibrated = result.publish(result.champion, raw) if len(raw) else raw
     why = challengers.drivers(fitted, rows, raw)
     mine = pd.DataFrame({"user_id": rows["user_id"], "p": calibrated, "raw": raw}).join(why)
-    scores = scores.merge(mine, on="user_id", how="left", validate="one_to_one")
+    scores = incumbent.merge(mine, on="user_id", how="left", validate="one_to_one")
     has = scores["p"].notna()
+    scores["raw_probability"] = scores["churn_probability"].where(~has, scores["raw"])
     scores.loc[has, "churn_probability"] = scores.loc[has, "p"]
-    scores.loc[has, "raw_probability"] = scores.loc[has, "raw"]
     scores.loc[has, "method"] = result.champion
-    for i in (1, 2, 3):
-        scores[f"driver_{i}"] = scores[f"driver_{i}_y"]
     scores["risk_band"] = risk_band(scores["churn_probability"], scores["recency_days"],
                                     cs.churn_days, cs.medium_risk_min, cs.high_risk_min)
-    return scores[[*incumbent.columns, "raw_probability", "driver_1", "driver_2", "driver_3"]]
+    return scores[[*incumbent.columns, "raw_probability", *drivers]]
 
 
 def drift_check(history: pd.DataFrame, result: challengers.Backtest, margin: float,
@@ -192,14 +191,12 @@ def run_challengers(context, warehouse: Warehouse, settings: Settings, snapshot,
                     incumbent: pd.DataFrame, cs: ChurnSettings) -> ChallengerOutcome:
     s = backtest_settings(settings)
     result, features, summaries = _backtest(context, warehouse, s, snapshot)
-    history = (warehouse.query("select * from marts.churn_model_runs")
-               if warehouse.exists("marts.churn_model_runs") else pd.DataFrame())
-    if not history.empty and "candidate" not in history:
-        history = history.assign(candidate=None, fold=None, auc=None)
-    drift = drift_check(history, result, settings.config.churn.drift_auc_margin, snapshot) \
-        if not history.empty else drift_check(
-            pd.DataFrame(columns=["method", "candidate", "snapshot_date", "fold", "auc"]),
-            result, settings.config.churn.drift_auc_margin, snapshot)
+    history = pd.DataFrame(columns=["method", "candidate", "snapshot_date", "fold", "auc"])
+    if warehouse.exists("marts.churn_model_runs"):
+        runs = warehouse.query("select * from marts.churn_model_runs")
+        # a warehouse from before the challengers has no candidate rows yet
+        history = runs.reindex(columns=list(history.columns)) if len(runs) else history
+    drift = drift_check(history, result, settings.config.churn.drift_auc_margin, snapshot)
     scores = champion_scores(result, features, summaries, incumbent, s, cs)
     context.log.info("churn champion: %s (%s)", result.champion, result.reason)
     return ChallengerOutcome(scores, run_rows(result, snapshot, context.run_id),
