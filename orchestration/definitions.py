@@ -32,7 +32,7 @@ from orchestration.dbt.project import (
     prepare_manifest,
 )
 from orchestration.progress import progress_logger
-from orchestration.resources import warehouse_for
+from orchestration.resources import held_warehouse, warehouse_for
 from orchestration.settings import Settings
 from orchestration.window import build_daily_schedule
 
@@ -67,7 +67,7 @@ def build_definitions(settings: Settings) -> Definitions:
         schedules=[schedule],
         resources={
             "dbt": dbt_resource(),
-            "warehouse": warehouse_for(settings),
+            "warehouse": held_warehouse(warehouse_for(settings)),
         },
         # the stock console logger, and the CLI's progress display (idle elsewhere)
         loggers={"console": colored_console_logger, "progress": progress_logger},

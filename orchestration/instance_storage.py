@@ -21,12 +21,22 @@ from typing import Any
 from dagster._core.storage.event_log import SqliteEventLogStorage
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool
 
 # open run databases kept per process (a long-lived process, a test worker, makes many
 # runs; each run writes its own file): the oldest is closed beyond this
 _MAX_OPEN_SHARDS = 4
+
+
+def _no_sync_per_commit(dbapi_connection: Any, _record: Any) -> None:
+    # WAL with synchronous=NORMAL: a commit no longer waits for an fsync (~1.4 ms each,
+    # ~2,000 a run); the log stays consistent, and survives a crash of the process. Only
+    # a power cut can lose its last events: those of a run the next run marks failed.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 class CachedEngineSqliteEventLogStorage(SqliteEventLogStorage):
@@ -54,6 +64,7 @@ class CachedEngineSqliteEventLogStorage(SqliteEventLogStorage):
             engine = create_engine(
                 self.conn_string_for_shard(shard), poolclass=QueuePool, pool_size=1,
                 max_overflow=2, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+            event.listen(engine, "connect", _no_sync_per_commit)
             engines[shard] = engine
             while len(engines) > _MAX_OPEN_SHARDS:
                 _, oldest = engines.popitem(last=False)

@@ -4,7 +4,9 @@ Dagster resource)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+
+from dagster import InitResourceContext, ResourceDefinition, resource
 
 from orchestration.settings import Settings
 from orchestration.warehouse import Warehouse
@@ -33,3 +35,17 @@ def warehouse_for(settings: Settings) -> Warehouse:
     wh = settings.config.warehouse
     return build_warehouse(str(settings.warehouse), wh.memory_limit, wh.engine,
                            settings.warehouse_conf())
+
+
+def held_warehouse(warehouse: Warehouse) -> ResourceDefinition:
+    """`warehouse` as a Dagster resource that holds its DuckDB file open while the run's
+    steps use it (Warehouse.held): a run's ~250 connections then join the open database
+    instead of each opening and checkpointing the file. The in-process executor sets the
+    resource up once per run; a multiprocess one, once per step process."""
+
+    @resource(description="The warehouse (DuckDB or Spark), its DuckDB file held open")
+    def _warehouse(_context: InitResourceContext) -> Iterator[Warehouse]:
+        with warehouse.held():
+            yield warehouse
+
+    return _warehouse
