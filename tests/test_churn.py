@@ -4,6 +4,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from models import churn
 
@@ -107,3 +108,19 @@ def test_training_is_deterministic_so_a_kept_model_scores_as_a_retrain_would():
     a, b = (churn.event_scores(r, m, scoring, s) for r, m in ((run_a, model_a), (run_b, model_b)))
     pd.testing.assert_frame_equal(a, b)
     assert churn.event_scores(run_a, None, scoring, s).empty  # no model: no scores
+
+
+def test_recency_model_fitted_on_counted_pairs_equals_the_row_fit():
+    """The recency model fits each distinct (recency, label) pair weighted by its count:
+    the same maximum-likelihood line as a logistic regression over every row."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(3)
+    days = rng.integers(0, 60, size=20_000)
+    churned = rng.random(20_000) < 1 / (1 + np.exp(-(np.log1p(days) - 2.5) * 1.7))
+    model = churn.fit_recency_model(days, churned)
+    rows = LogisticRegression(C=1e6).fit(np.log1p(days).reshape(-1, 1), churned)
+    assert model.method == "recency"
+    assert model.intercept == pytest.approx(float(rows.intercept_[0]), rel=1e-3)
+    assert model.slope == pytest.approx(float(rows.coef_[0, 0]), rel=1e-3)
+    assert model.slope == pytest.approx(1.7, abs=0.15)  # and it finds the true line
