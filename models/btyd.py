@@ -115,17 +115,14 @@ def bgnbd_log_likelihood(
     return a1 + a2 + np.logaddexp(a3, a4)
 
 
-def _minimise(nll, start: np.ndarray, model: str, n: int, names: list[str],
-              jac: bool = False):
-    """`nll`: the negative log-likelihood of the log-parameters; with `jac`, it returns
-    (value, gradient)."""
+def _minimise(nll, start: np.ndarray, model: str, n: int, names: list[str]):
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(start)
-    result = optimize.minimize(nll, start, method="L-BFGS-B", bounds=bounds, jac=jac)
+    result = optimize.minimize(nll, start, method="L-BFGS-B", bounds=bounds)
     if result.success:
         # polish with tight tolerances, so the optimum and not the optimiser's path decides
         # the digits (inputs equal up to float summation order give equal scores); the line
         # search may give up near the optimum, which is fine once the first fit converged
-        polish = optimize.minimize(nll, result.x, method="L-BFGS-B", bounds=bounds, jac=jac,
+        polish = optimize.minimize(nll, result.x, method="L-BFGS-B", bounds=bounds,
                                    options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 5000})
         if np.isfinite(polish.fun) and polish.fun <= result.fun:
             polish.success, polish.nit = True, result.nit + polish.nit
@@ -167,44 +164,14 @@ def fit_bgnbd(summary: pd.DataFrame) -> tuple[BgNbdParams, FitDiagnostics]:
     rows, count = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
     x, t_x, T = rows[:, 0], rows[:, 1], rows[:, 2]
 
-    def nll(log_params: np.ndarray) -> tuple[float, np.ndarray]:
-        # the analytic gradient: one evaluation per step instead of five (finite differences)
+    def nll(log_params: np.ndarray) -> float:
         p = BgNbdParams(*np.exp(log_params))
-        value, grad = bgnbd_log_likelihood_and_gradient(p, x, t_x, T, count)
-        return -value, -grad
+        return -float(np.dot(count, bgnbd_log_likelihood(p, x, t_x, T)))
 
     # start from a moment-style guess: alpha on the scale of the observation time
     start = np.log([1.0, max(float(np.mean(T)), 1e-3) / 10, 1.0, 1.0])
-    values, diag = _minimise(nll, start, "bgnbd", n, ["r", "alpha", "a", "b"], jac=True)
+    values, diag = _minimise(nll, start, "bgnbd", n, ["r", "alpha", "a", "b"])
     return BgNbdParams(*values), diag
-
-
-def bgnbd_log_likelihood_and_gradient(
-    params: BgNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray
-) -> tuple[float, np.ndarray]:
-    """The weighted sum of bgnbd_log_likelihood and its gradient with respect to the
-    log-parameters (log r, log alpha, log a, log b): d/d log p = p d/dp."""
-    r, alpha, a, b = params.r, params.alpha, params.a, params.b
-    repeat = x > 0
-    bx1 = np.where(repeat, b + x - 1, 1.0)
-    log_at = np.log(alpha + T)
-    log_atx = np.log(alpha + t_x)
-    a3 = -(r + x) * log_at
-    a4 = np.where(repeat, np.log(a) - np.log(bx1) - (r + x) * log_atx, -np.inf)
-    mix = np.logaddexp(a3, a4)
-    w3 = np.exp(a3 - mix)  # the alive branch's share of the likelihood
-    w4 = np.exp(a4 - mix)  # the dropped-out branch's (0 without a repeat purchase)
-    ll = (special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-          + special.betaln(a, b + x) - special.betaln(a, b) + mix)
-    psi_abx = special.digamma(a + b + x)
-    psi_ab = special.digamma(a + b)
-    d_r = special.digamma(r + x) - special.digamma(r) + np.log(alpha) - w3 * log_at - w4 * log_atx
-    d_alpha = r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + t_x))
-    d_a = psi_ab - psi_abx + w4 / a
-    d_b = special.digamma(b + x) - psi_abx - special.digamma(b) + psi_ab - w4 / bx1
-    grad = np.array([r * np.dot(weight, d_r), alpha * np.dot(weight, d_alpha),
-                     a * np.dot(weight, d_a), b * np.dot(weight, d_b)])
-    return float(np.dot(weight, ll)), grad
 
 
 def p_alive(params: BgNbdParams, summary: pd.DataFrame) -> np.ndarray:

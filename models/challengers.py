@@ -215,10 +215,10 @@ def fit_candidate(name: str, train: pd.DataFrame, summary: pd.DataFrame,
         return Fitted(name, fit_recency_model(train["recency_days"].to_numpy(), y))
     if name in ("bgnbd", "pareto_nbd"):
         frame = summary.set_index("user_id")[["frequency", "recency", "T"]]
-        params = bgnbd_params if name == "bgnbd" else fit_btyd(name, frame,
-                                                                s.btyd_max_customers)
-        if params is None:
-            raise btyd.FitError("BG/NBD could not be fitted at this cut-off")
+        # BG/NBD without parameters failed to fit at this cut-off: fitting again raises
+        # that failure with its own message (deterministic, and only on a failed fit)
+        params = (bgnbd_params if name == "bgnbd" and bgnbd_params is not None
+                  else fit_btyd(name, frame, s.btyd_max_customers))
         return Fitted(name, params, summary=frame, horizon=s.horizon_days)
     sample = _sample(train, s.max_training_rows)
     ys = sample["is_churned"].astype(bool).to_numpy()

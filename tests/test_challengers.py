@@ -200,3 +200,29 @@ def test_drift_check_against_the_previous_run_and_recency():
     assert not below.passed and "below recency alone" in below.metadata["message"].value
     # the same day's own rows are not "the previous run"
     assert drift_check(history, _result(0.70, 0.60), 0.05, dt.date(2025, 3, 1)).passed
+
+
+def test_a_champion_that_cannot_be_refitted_leaves_the_fallback_scores():
+    """The backtest chose BG/NBD, but at the snapshot nobody has a repeat active day (a
+    degenerate day): the run keeps the incumbent model's scores and says why, instead of
+    failing the scoring step."""
+    from models.churn import ChurnSettings
+    from orchestration.assets.churn_challengers import scores_or_fallback
+
+    now = pd.DataFrame({"cutoff_date": pd.Timestamp("2025-04-01"), "is_scoring_day": True,
+                        "user_id": [f"u{u}" for u in range(20)], "frequency": 0,
+                        "recency": 0, "T": list(range(20))})
+    incumbent = pd.DataFrame({"user_id": now["user_id"], "recency_days": now["T"],
+                              "tier": "low", "channel": "organic",
+                              "churn_probability": 0.4, "method": "recency",
+                              "risk_band": "medium"})
+    result = challengers.Backtest(pd.DataFrame(), pd.DataFrame(), "bgnbd", "best mean auc")
+    scores, champion, reason = scores_or_fallback(
+        result, _features([pd.Timestamp("2025-03-01")]), now, incumbent,
+        challengers.BacktestSettings(), ChurnSettings())
+    assert champion is None
+    assert "champion bgnbd could not be refitted at the snapshot" in reason
+    assert "repeat" in reason  # the fit's own message
+    assert (scores["method"] == "recency").all()
+    assert scores["churn_probability"].tolist() == scores["raw_probability"].tolist()
+    assert scores["driver_1"].isna().all() and len(scores) == 20

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity
 
-from models import challengers
+from models import btyd, challengers
 from models.churn import ChurnSettings, risk_band
 from orchestration import model_store
 from orchestration.settings import Settings
@@ -113,6 +113,24 @@ def champion_scores(result: challengers.Backtest, features: pd.DataFrame,
     return scores[[*incumbent.columns, "raw_probability", *drivers]]
 
 
+def scores_or_fallback(result: challengers.Backtest, features: pd.DataFrame,
+                       summaries: pd.DataFrame, incumbent: pd.DataFrame,
+                       s: challengers.BacktestSettings, cs: ChurnSettings,
+                       ) -> tuple[pd.DataFrame, str | None, str]:
+    """champion_scores, with the champion and the reason that scored. The backtest's
+    champion fitted at its cut-offs, but may not on the snapshot's data (a degenerate day):
+    then the incumbent (fallback) model's scores stand, and the reason says why."""
+    try:
+        return (champion_scores(result, features, summaries, incumbent, s, cs),
+                result.champion, result.reason)
+    except (btyd.FitError, ValueError) as exc:
+        reason = (f"the backtest's champion {result.champion} could not be refitted at the "
+                  f"snapshot: {exc}")
+        scores = champion_scores(dataclasses.replace(result, champion=None), features,
+                                 summaries, incumbent, s, cs)
+        return scores, None, reason
+
+
 def drift_check(history: pd.DataFrame, result: challengers.Backtest, margin: float,
                 snapshot) -> AssetCheckResult:
     """WARN when the champion's latest-fold AUC is more than `margin` below the same
@@ -197,8 +215,9 @@ def run_challengers(context, warehouse: Warehouse, settings: Settings, snapshot,
         # a warehouse from before the challengers has no candidate rows yet
         history = runs.reindex(columns=list(history.columns)) if len(runs) else history
     drift = drift_check(history, result, settings.config.churn.drift_auc_margin, snapshot)
-    scores = champion_scores(result, features, summaries, incumbent, s, cs)
-    context.log.info("churn champion: %s (%s)", result.champion, result.reason)
+    scores, champion, reason = scores_or_fallback(result, features, summaries, incumbent, s, cs)
+    if champion != result.champion:
+        context.log.warning("churn: %s", reason)
+    context.log.info("churn champion: %s (%s)", champion, reason)
     return ChallengerOutcome(scores, run_rows(result, snapshot, context.run_id),
-                             calibration_rows(result, snapshot), result.champion,
-                             result.reason, drift)
+                             calibration_rows(result, snapshot), champion, reason, drift)
