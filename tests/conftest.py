@@ -96,14 +96,14 @@ SLOWEST_FIRST = (
     "test_cli_and_cdnow.py",
     "test_degenerate_runs.py",
     "test_crash_safety.py",
-    "test_value_cdnow.py",
-    "test_pipeline.py",
-    "test_fallbacks.py",
-    "test_engagement_e2e.py",
     "test_fixtures_e2e.py",
-    "test_quality_suites.py",
+    "test_pipeline.py",
+    "test_value_cdnow.py",
     "test_churn_e2e.py",
     "test_serving.py",
+    "test_engagement_e2e.py",
+    "test_quality_suites.py",
+    "test_report.py",
 )
 
 
