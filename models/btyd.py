@@ -224,33 +224,52 @@ def prob_no_purchase(params: BgNbdParams, summary: pd.DataFrame, t: float) -> np
     return np.exp(num - den)
 
 
+# Distinct (x, t) pairs and each customer's index into them: A0's two 2F1 terms depend
+# on (x, t_x) and (x, T) only, and far fewer pairs than customers or rows exist.
+Pairs = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def distinct_pairs(x: np.ndarray, t: np.ndarray) -> Pairs:
+    pairs, inverse = np.unique(np.column_stack([x, t]), axis=0, return_inverse=True)
+    return pairs[:, 0], pairs[:, 1], inverse.ravel()
+
+
 def _pnbd_log_a0(params: ParetoNbdParams, x: np.ndarray, t_x: np.ndarray,
-                 T: np.ndarray) -> np.ndarray:
+                 T: np.ndarray, pairs: tuple[Pairs, Pairs] | None = None) -> np.ndarray:
     """log A0 of Fader & Hardie (2005, eq. 24), with the 2F1 branch that keeps its argument
-    in [0, 1): alpha >= beta or alpha < beta."""
+    in [0, 1): alpha >= beta or alpha < beta. `pairs`: distinct_pairs(x, t_x) and
+    distinct_pairs(x, T), to evaluate each 2F1 term once per pair (a fit's many
+    evaluations on the same data); the same values as without."""
     r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
-    rsx = r + s + x
     if alpha >= beta:
-        def term(t):
+        def term(x, t):
+            rsx = r + s + x
             z = (alpha - beta) / (alpha + t)
             return np.log(special.hyp2f1(rsx, s + 1, rsx + 1, z)) - rsx * np.log(alpha + t)
     else:
-        def term(t):
+        def term(x, t):
+            rsx = r + s + x
             z = (beta - alpha) / (beta + t)
             return np.log(special.hyp2f1(rsx, r + x, rsx + 1, z)) - rsx * np.log(beta + t)
-    first, last = term(t_x), term(T)
+    if pairs is None:
+        first, last = term(x, t_x), term(x, T)
+    else:
+        (x1, t1, at1), (x2, t2, at2) = pairs
+        first, last = term(x1, t1)[at1], term(x2, t2)[at2]
     with np.errstate(divide="ignore"):  # t_x = T: A0 = 0, log -inf
         return first + np.log1p(-np.exp(np.minimum(last - first, 0.0)))
 
 
 def pnbd_log_likelihood(
-    params: ParetoNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    params: ParetoNbdParams, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+    pairs: tuple[Pairs, Pairs] | None = None,
 ) -> np.ndarray:
-    """Per-customer log-likelihood of the Pareto/NBD (Fader & Hardie 2005, eq. 22)."""
+    """Per-customer log-likelihood of the Pareto/NBD (Fader & Hardie 2005, eq. 22);
+    `pairs` as for _pnbd_log_a0."""
     r, alpha, s, beta = params.r, params.alpha, params.s, params.beta
     head = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) + s * np.log(beta)
     alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-    dead = np.log(s) - np.log(r + s + x) + _pnbd_log_a0(params, x, t_x, T)
+    dead = np.log(s) - np.log(r + s + x) + _pnbd_log_a0(params, x, t_x, T, pairs)
     return head + np.logaddexp(alive, dead)
 
 
@@ -265,11 +284,12 @@ def fit_pareto_nbd(summary: pd.DataFrame) -> tuple[ParetoNbdParams, FitDiagnosti
     # customers with the same (x, t_x, T) share a likelihood term: evaluate each once
     rows, count = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
     x, t_x, T = rows[:, 0], rows[:, 1], rows[:, 2]
+    pairs = (distinct_pairs(x, t_x), distinct_pairs(x, T))
 
     def nll(log_params: np.ndarray) -> float:
         with np.errstate(all="ignore"):
             value = -float(np.sum(count * pnbd_log_likelihood(
-                ParetoNbdParams(*np.exp(log_params)), x, t_x, T)))
+                ParetoNbdParams(*np.exp(log_params)), x, t_x, T, pairs)))
         return value if np.isfinite(value) else 1e300
 
     scale = max(float(np.mean(T)), 1e-3) / 4

@@ -200,6 +200,20 @@ def test_pareto_nbd_reproduces_published_parameters(summary):
     assert diag.log_likelihood == pytest.approx(-9594.98, abs=0.05)
 
 
+def test_pareto_nbd_likelihood_over_distinct_pairs_is_the_same(summary):
+    """The fit evaluates A0's 2F1 terms once per distinct (x, t_x) and (x, T) pair: the
+    same per-customer values as term by term, on both 2F1 branches (alpha >= beta and
+    alpha < beta)."""
+    x, t_x, T = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    pairs = (btyd.distinct_pairs(x, t_x), btyd.distinct_pairs(x, T))
+    assert len(pairs[0][0]) + len(pairs[1][0]) < len(x)
+    for params in (btyd.ParetoNbdParams(0.55, 74.0, 0.6, 81.0),
+                   btyd.ParetoNbdParams(0.55, 90.0, 0.6, 60.0)):
+        np.testing.assert_array_equal(
+            btyd.pnbd_log_likelihood(params, x, t_x, T, pairs),
+            btyd.pnbd_log_likelihood(params, x, t_x, T))
+
+
 def test_pareto_nbd_probabilities_against_simulation():
     """Customers drawn from the Pareto/NBD itself: the model's P(no purchase in t) agrees
     with what happens to them after T, bin by bin."""
