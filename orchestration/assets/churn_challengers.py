@@ -216,8 +216,8 @@ def run_challengers(context, warehouse: Warehouse, settings: Settings, snapshot,
         history = runs.reindex(columns=list(history.columns)) if len(runs) else history
     drift = drift_check(history, result, settings.config.churn.drift_auc_margin, snapshot)
     scores, champion, reason = scores_or_fallback(result, features, summaries, incumbent, s, cs)
-    if champion != result.champion:
-        context.log.warning("churn: %s", reason)
-    context.log.info("churn champion: %s (%s)", champion, reason)
+    # a champion that could not be refitted is worth a warning, a chosen one a note
+    say = context.log.info if champion == result.champion else context.log.warning
+    say("churn champion: %s (%s)", champion, reason)
     return ChallengerOutcome(scores, run_rows(result, snapshot, context.run_id),
                              calibration_rows(result, snapshot), champion, reason, drift)
