@@ -56,12 +56,15 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             spent["bgnbd fit (shared)"] += time.perf_counter() - t
 
-    challengers.fit_candidate, challengers._bgnbd_or_none = timed_candidate, timed_bgnbd
     settings = challengers.BacktestSettings(max_training_rows=a.max_training_rows,
                                             btyd_max_customers=a.btyd_max_customers)
-    start = time.perf_counter()
-    result = challengers.backtest(features, summaries, settings)
-    total = time.perf_counter() - start
+    challengers.fit_candidate, challengers._bgnbd_or_none = timed_candidate, timed_bgnbd
+    try:
+        start = time.perf_counter()
+        result = challengers.backtest(features, summaries, settings)
+        total = time.perf_counter() - start
+    finally:
+        challengers.fit_candidate, challengers._bgnbd_or_none = fit_candidate, bgnbd
     folds = int(result.rows["fold"].nunique()) if not result.rows.empty else 0
     print(f"{a.warehouse}: {len(features):,} labelled feature rows, {len(summaries):,} "
           f"summary rows, read in {read_s:.1f} s")

@@ -39,8 +39,7 @@ def warehouse_for(settings: Settings) -> Warehouse:
 
 def held_warehouse(warehouse: Warehouse) -> ResourceDefinition:
     """`warehouse` as a Dagster resource that holds its DuckDB file open while the run's
-    steps use it (Warehouse.held): a run's ~250 connections then join the open database
-    instead of each opening and checkpointing the file. The in-process executor sets the
+    steps use it (Warehouse.held, which says why). The in-process executor sets the
     resource up once per run; a multiprocess one, once per step process."""
 
     @resource(description="The warehouse (DuckDB or Spark), its DuckDB file held open")

@@ -78,6 +78,10 @@ def _backtest(context, warehouse: Warehouse, s: challengers.BacktestSettings,
     return result, features, summaries
 
 
+class ChampionNotRefitted(Exception):
+    """The backtest's champion cannot be fitted on the snapshot's data."""
+
+
 def champion_scores(result: challengers.Backtest, features: pd.DataFrame,
                     summaries: pd.DataFrame, incumbent: pd.DataFrame,
                     s: challengers.BacktestSettings, cs: ChurnSettings) -> pd.DataFrame:
@@ -90,7 +94,10 @@ def champion_scores(result: challengers.Backtest, features: pd.DataFrame,
                                 **dict.fromkeys(drivers))
     labelled = features[features["is_churned"].notna()]
     now = summaries[summaries["is_scoring_day"].astype(bool)]
-    fitted, params = challengers.fit_champion(result.champion, labelled, now, s)
+    try:
+        fitted, params = challengers.fit_champion(result.champion, labelled, now, s)
+    except (btyd.FitError, ValueError) as exc:  # the fit's own refusals, nothing after it
+        raise ChampionNotRefitted(str(exc)) from exc
     if result.champion == "supervised":
         rows = challengers.with_btyd_features(
             features[features["is_scoring_day"].astype(bool)], params, s.horizon_days)
@@ -123,7 +130,7 @@ def scores_or_fallback(result: challengers.Backtest, features: pd.DataFrame,
     try:
         return (champion_scores(result, features, summaries, incumbent, s, cs),
                 result.champion, result.reason)
-    except (btyd.FitError, ValueError) as exc:
+    except ChampionNotRefitted as exc:
         reason = (f"the backtest's champion {result.champion} could not be refitted at the "
                   f"snapshot: {exc}")
         scores = champion_scores(dataclasses.replace(result, champion=None), features,
