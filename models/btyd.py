@@ -159,18 +159,13 @@ def fit_bgnbd(summary: pd.DataFrame) -> tuple[BgNbdParams, FitDiagnostics]:
     if np.any(t_x > T):
         raise FitError("purchase summary has recency greater than T")
 
-    n = len(x)
-    # customers with the same (x, t_x, T) share a likelihood term: evaluate each once
-    rows, count = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
-    x, t_x, T = rows[:, 0], rows[:, 1], rows[:, 2]
-
     def nll(log_params: np.ndarray) -> float:
         p = BgNbdParams(*np.exp(log_params))
-        return -float(np.dot(count, bgnbd_log_likelihood(p, x, t_x, T)))
+        return -float(np.sum(bgnbd_log_likelihood(p, x, t_x, T)))
 
     # start from a moment-style guess: alpha on the scale of the observation time
     start = np.log([1.0, max(float(np.mean(T)), 1e-3) / 10, 1.0, 1.0])
-    values, diag = _minimise(nll, start, "bgnbd", n, ["r", "alpha", "a", "b"])
+    values, diag = _minimise(nll, start, "bgnbd", len(x), ["r", "alpha", "a", "b"])
     return BgNbdParams(*values), diag
 
 

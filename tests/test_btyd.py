@@ -89,19 +89,6 @@ def test_bgnbd_in_days_is_the_same_model(summary):
     assert shifted == pytest.approx(-9582.43, abs=0.05)
 
 
-def test_bgnbd_weighting_distinct_rows_is_the_per_customer_likelihood(summary):
-    """The fit sums each distinct (x, t_x, T) row's log-likelihood times its count: the
-    same total as over every customer."""
-    x, t_x, T = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
-    rows, count = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
-    assert len(rows) < len(x)  # the weighting is in play
-    params = btyd.BgNbdParams(0.3, 20.0, 0.9, 2.1)
-    weighted = np.dot(count, btyd.bgnbd_log_likelihood(params, rows[:, 0], rows[:, 1],
-                                                       rows[:, 2]))
-    assert weighted == pytest.approx(np.sum(btyd.bgnbd_log_likelihood(params, x, t_x, T)),
-                                     rel=1e-12)
-
-
 def test_gamma_gamma_reproduces_published_parameters(summary):
     params, diag = btyd.fit_gamma_gamma(summary)
     assert diag.customers == 946
