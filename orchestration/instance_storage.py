@@ -9,12 +9,17 @@ connections. Here each database file gets one engine whose pool keeps a connecti
 every write is still its own committed transaction, so several processes (CLI runs,
 `dagster dev`) share the files exactly as with the stock class. runner.instance_yaml
 selects it for new instances.
+
+It also remembers the schema facts the stock class looks up again for nearly every event:
+whether a table, an asset-key column or a completed secondary index exists (the table
+check built a new engine and opened the index file each time: 354 times a tiny run). Only
+"present" is remembered: a migration adds them and nothing here drops them.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -82,6 +87,33 @@ class CachedEngineSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def _known(self, kind: str, name: str, look: Callable[[], bool]) -> bool:
+        present = self.__dict__.setdefault("_userops_present", set())
+        if (kind, name) in present:
+            return True
+        found = look()
+        if found:
+            present.add((kind, name))
+        return found
+
+    def has_table(self, table_name: str) -> bool:
+        return self._known("table", table_name, lambda: super(
+            CachedEngineSqliteEventLogStorage, self).has_table(table_name))
+
+    def has_secondary_index(self, name: str) -> bool:
+        return self._known("secondary index", name, lambda: super(
+            CachedEngineSqliteEventLogStorage, self).has_secondary_index(name))
+
+    def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
+        return self._known("asset key column", column_name, lambda: super(
+            CachedEngineSqliteEventLogStorage, self)._has_asset_key_col_on_connection(
+                conn, column_name))
+
+    def has_asset_key_col(self, column_name: str) -> bool:
+        if ("asset key column", column_name) in self.__dict__.get("_userops_present", ()):
+            return True
+        return super().has_asset_key_col(column_name)
 
     def dispose(self) -> None:
         for engine in self._engines.values():

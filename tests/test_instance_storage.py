@@ -50,3 +50,24 @@ def test_open_run_databases_are_bounded(tmp_path, monkeypatch):
         assert list(storage._engines) == ["r3", "r5"]
     finally:
         storage.dispose()
+
+
+def test_schema_facts_are_looked_up_once_and_only_when_present(tmp_path, monkeypatch):
+    storage = CachedEngineSqliteEventLogStorage(str(tmp_path / "runs"))
+    looked: list[str] = []
+    stock = SqliteEventLogStorage.has_table
+
+    def counting(self, name):
+        looked.append(name)
+        return stock(self, name)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", counting)
+    try:
+        assert storage.has_table("asset_keys") and storage.has_table("asset_keys")
+        assert not storage.has_table("no_such_table") and not storage.has_table("no_such_table")
+        # present: remembered; absent: asked again (a migration may add it)
+        assert looked == ["asset_keys", "no_such_table", "no_such_table"]
+        assert storage.has_asset_key_col("cached_status_data")
+        assert not storage.has_asset_key_col("no_such_column")
+    finally:
+        storage.dispose()
