@@ -25,7 +25,7 @@ def test_vars_arg_is_stable_whatever_the_key_order():
 
 
 def test_build_args():
-    assert build_args({}) == ["build", "--vars", "{}"]
+    assert build_args({}) == ["build", "--vars", "{}", "--exclude-resource-type", "unit_test"]
     assert build_args({}, full_refresh=True)[-1] == "--full-refresh"
 
 

@@ -1,10 +1,15 @@
 """End to end through Dagster and dbt on generated data, against the pandas reference."""
 
+import dataclasses
 import datetime as dt
+import json
+import shutil
 
 import pandas as pd
 
 from benchmarks.warning_recall import warned_shares
+from orchestration.dbt.helpers import vars_arg
+from orchestration.dbt.project import MANIFEST, apply_dbt_env, dbt_resource
 from sample_data.generator import GeneratorParams
 from tests.conftest import SMALL, generated_landing, make_settings, overall, read_table, run
 from tests.reference import active_user_days, active_users_daily, visits
@@ -17,6 +22,25 @@ def test_sessions_match_reference(small_run, small_data):
     assert got["is_bounced"].sum() == ref["is_bounced"].sum()
     assert got["is_engaged"].sum() == ref["is_engaged"].sum()
     assert got["events"].sum() == len(small_data.events)
+
+
+def test_dbt_unit_tests_pass(small_run, tmp_path):
+    """dbt's unit tests (fixed inputs, in the models' yml) run here; the pipeline's builds
+    leave them out (dbt.helpers.build_args). On a copy of a built warehouse: dbt reads the
+    column types of a unit test's inputs from their relations."""
+    settings = dataclasses.replace(small_run, warehouse=tmp_path / small_run.warehouse.name)
+    shutil.copyfile(small_run.warehouse, settings.warehouse)
+    apply_dbt_env(settings)
+    target = tmp_path / "target"
+    invocation = dbt_resource().cli(
+        ["test", "--select", "test_type:unit", *vars_arg(settings.config.dbt_vars())],
+        target_path=target).wait()
+    assert invocation.is_successful()
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    declared = set(json.loads(MANIFEST.read_text())["unit_tests"])
+    assert len(declared) >= 2
+    assert {r["unique_id"] for r in results} == declared
+    assert {r["status"] for r in results} == {"pass"}
 
 
 def test_user_days_active_set_matches_reference(small_run, small_data):
