@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from dagster._core.storage.event_log import SqliteEventLogStorage
@@ -88,30 +89,31 @@ class CachedEngineSqliteEventLogStorage(SqliteEventLogStorage):
             with engine.connect() as conn, conn.begin():
                 yield conn
 
+    @property
+    def _present(self) -> set[tuple[str, str]]:
+        return self.__dict__.setdefault("_userops_present", set())
+
     def _known(self, kind: str, name: str, look: Callable[[], bool]) -> bool:
-        present = self.__dict__.setdefault("_userops_present", set())
-        if (kind, name) in present:
+        if (kind, name) in self._present:
             return True
         found = look()
         if found:
-            present.add((kind, name))
+            self._present.add((kind, name))
         return found
 
     def has_table(self, table_name: str) -> bool:
-        return self._known("table", table_name, lambda: super(
-            CachedEngineSqliteEventLogStorage, self).has_table(table_name))
+        return self._known("table", table_name, partial(super().has_table, table_name))
 
     def has_secondary_index(self, name: str) -> bool:
-        return self._known("secondary index", name, lambda: super(
-            CachedEngineSqliteEventLogStorage, self).has_secondary_index(name))
+        return self._known("secondary index", name, partial(super().has_secondary_index, name))
 
     def _has_asset_key_col_on_connection(self, conn: Connection, column_name: str) -> bool:
-        return self._known("asset key column", column_name, lambda: super(
-            CachedEngineSqliteEventLogStorage, self)._has_asset_key_col_on_connection(
-                conn, column_name))
+        return self._known("asset key column", column_name, partial(
+            super()._has_asset_key_col_on_connection, conn, column_name))
 
     def has_asset_key_col(self, column_name: str) -> bool:
-        if ("asset key column", column_name) in self.__dict__.get("_userops_present", ()):
+        # known: without opening a connection for the lookup above
+        if ("asset key column", column_name) in self._present:
             return True
         return super().has_asset_key_col(column_name)
 

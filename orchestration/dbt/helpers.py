@@ -22,7 +22,7 @@ def vars_arg(dbt_vars: dict[str, Any]) -> list[str]:
 def build_args(dbt_vars: dict[str, Any], full_refresh: bool = False) -> list[str]:
     """The pipeline's `dbt build`: models, seeds and data tests. dbt's unit tests check the
     SQL on fixed inputs, which no run changes; they run in the test suite, as dbt advises
-    (tests/test_pipeline.py), not in every run (0.5-0.8 s each)."""
+    (tests/test_pipeline.py), not in every run (0.5-0.8 s a run)."""
     args = ["build", *vars_arg(dbt_vars), "--exclude-resource-type", "unit_test"]
     if full_refresh:
         args.append("--full-refresh")
