@@ -1,4 +1,5 @@
-"""The real CDNOW transactions (../shared/data/cdnow) as an orders landing."""
+"""The real CDNOW transactions (sample_data/cdnow_data, shipped with the project) as an orders
+landing."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CDNOW_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "cdnow"
+DEFAULT_CDNOW_DIR = Path(__file__).resolve().parent / "cdnow_data"
 
 
 def read_cdnow_master(path: Path) -> pd.DataFrame:

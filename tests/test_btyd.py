@@ -10,15 +10,15 @@ Published numbers (CDNOW_sample, 2,357 customers, calibration weeks 1-39, time i
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from models import btyd
+from sample_data.cdnow import DEFAULT_CDNOW_DIR
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow" / "CDNOW_sample.txt"
+SAMPLE = DEFAULT_CDNOW_DIR / "CDNOW_sample.txt"
 CALIBRATION_END = pd.Timestamp("1997-09-30")  # end of week 39
 
 
