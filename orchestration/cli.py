@@ -207,7 +207,7 @@ def _cmd_run(args, config, landing: Path | None, start=None, end=None,
         outcome = run_pipeline(
             settings, start, end, full_refresh,
             log_level="INFO" if args.verbose else "WARNING",
-            progress=None if args.quiet else sys.stderr,
+            progress=None if args.quiet else sys.stderr, tracebacks=args.verbose,
         )
     elapsed = time.perf_counter() - t0
     log.info("pipeline finished %s .. %s in %.1f s", outcome.start, outcome.end, elapsed)
@@ -262,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
             if not (args.landing / "events").is_dir():
                 args.out = args.landing
                 _cmd_generate(args, config)
+                # the files were written and closed here a moment ago: none is in flight
+                config = config.model_copy(update={
+                    "landing": config.landing.model_copy(update={"settle_seconds": 0})})
             else:
                 log.info("using the existing demo landing in %s", args.landing)
             return _cmd_run(args, config, args.landing)

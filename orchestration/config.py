@@ -312,6 +312,19 @@ class IncrementalConfig(_Strict):
     lookback_days: int = Field(default=2, ge=0, le=60)
 
 
+class LandingConfig(_Strict):
+    """Which landing files a run reads: files still being written wait for the next run."""
+
+    settle_seconds: float = Field(
+        default=60, ge=0,
+        description="a file changed less than this long ago is left for the next run")
+    in_flight_patterns: list[str] = Field(
+        default_factory=lambda: ["*.tmp", "*.temp", "*._copying_", "*.part", "*.partial",
+                                 "*.crdownload", "*.filepart", "*.inprogress", "*.uploading",
+                                 "_*", ".*"],
+        description="file names (glob, any case) that upload tools give a file in progress")
+
+
 class QualityConfig(_Strict):
     max_bad_row_rate: float = Field(default=0.05, ge=0.0, le=1.0)
     min_rows_per_file: int = Field(
@@ -321,6 +334,9 @@ class QualityConfig(_Strict):
     earliest_time: dt.date = Field(
         default=dt.date(1980, 1, 1), description="earlier times are quarantined (epoch zero)"
     )
+    unreadable_files: Literal["quarantine", "fail"] = Field(
+        default="quarantine",
+        description="a file no reader can parse: recorded and skipped (WARN), or stop the run")
 
 
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
@@ -391,6 +407,7 @@ class UseropsConfig(_Strict):
     alerts: AlertsConfig = AlertsConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     incremental: IncrementalConfig = IncrementalConfig()
+    landing: LandingConfig = LandingConfig()
     quality: QualityConfig = QualityConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     warehouse: WarehouseConfig = WarehouseConfig()

@@ -11,7 +11,6 @@ import os
 from dagster import (
     AssetSelection,
     Definitions,
-    colored_console_logger,
     define_asset_job,
     definitions,
 )
@@ -31,7 +30,7 @@ from orchestration.dbt.project import (
     manifest_is_stale,
     prepare_manifest,
 )
-from orchestration.progress import progress_logger
+from orchestration.progress import console_logger, progress_logger
 from orchestration.resources import held_warehouse, warehouse_for
 from orchestration.settings import Settings
 from orchestration.window import build_daily_schedule
@@ -69,8 +68,8 @@ def build_definitions(settings: Settings) -> Definitions:
             "dbt": dbt_resource(),
             "warehouse": held_warehouse(warehouse_for(settings)),
         },
-        # the stock console logger, and the CLI's progress display (idle elsewhere)
-        loggers={"console": colored_console_logger, "progress": progress_logger},
+        # records on stderr, and the CLI's progress display (idle elsewhere)
+        loggers={"console": console_logger, "progress": progress_logger},
     )
 
 

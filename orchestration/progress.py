@@ -12,7 +12,7 @@ import logging
 import time
 from typing import TextIO
 
-from dagster import InitLoggerContext, logger
+from dagster import Field, InitLoggerContext, logger
 
 # The stage a step belongs to, by its step key (the op's name); checks are "quality checks".
 STAGES = {
@@ -87,4 +87,35 @@ class _StepStarts(logging.Handler):
 def progress_logger(_: InitLoggerContext) -> logging.Logger:
     log = logging.Logger("userops.progress", level=logging.DEBUG)
     log.addHandler(_StepStarts())
+    return log
+
+
+class _Brief(logging.Filter):
+    """For the CLI without --verbose: a failed step's records (its stack trace, a line per
+    step it skips, the run's failure) are left to the CLI's closing line, which names each
+    failed step and its reason; the Dagster UI keeps them whole. Warnings stay, on one
+    line each."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            return False
+        text = record.getMessage()
+        if "\n" in text:
+            record.msg, record.args = text.split("\n", 1)[0], None
+        return True
+
+
+@logger(
+    {"log_level": Field(str, is_required=False, default_value="INFO"),
+     "tracebacks": Field(bool, is_required=False, default_value=True,
+                         description="false: warnings on one line, errors left to the "
+                         "caller's closing message")},
+    description="Dagster's records on stderr; brief for the CLI without --verbose.")
+def console_logger(context: InitLoggerContext) -> logging.Logger:
+    log = logging.Logger("dagster.console", level=context.logger_config["log_level"].upper())
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s - dagster - %(levelname)s - %(message)s"))
+    if not context.logger_config["tracebacks"]:
+        handler.addFilter(_Brief())
+    log.addHandler(handler)
     return log

@@ -21,7 +21,7 @@ from data_quality.landing import landing_time_range
 from orchestration.dbt.project import prune_dbt_runs
 from orchestration.definitions import DAILY_JOB, LANDING_OP, build_definitions
 from orchestration.progress import Progress, activate
-from orchestration.settings import Settings
+from orchestration.settings import Settings, file_rules
 from orchestration.window import MODELS_OP, window_run_config, window_tags
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def recover_crashed_runs(instance: DagsterInstance) -> list[str]:
 
 def default_range(settings: Settings, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """Every complete day present in the landing, from start_date on (when set)."""
-    found = landing_time_range(settings.landing)
+    found = landing_time_range(settings.landing, file_rules(settings.config))
     if found is None:
         raise RunError(f"{settings.landing}: no parseable event or order times; land files "
                        "under events/ or orders/ (README, Data contract) or pass --landing")
@@ -142,12 +142,14 @@ def run_pipeline(
     log_level: str = "INFO",
     models_only: bool = False,
     progress: TextIO | None = None,
+    tracebacks: bool = True,
 ) -> RunOutcome:
     """Run the daily job over [start, end] (default: every complete day in the landing).
     `models_only` runs the landing and the dbt models with their tests, and leaves out
     the scoring, the Great Expectations suites of the marts and the publish: what a
     check of the dbt tables alone needs (e.g. the late-events test). `progress`: a stream
-    that shows each step as it starts (orchestration/progress.py)."""
+    that shows each step as it starts (orchestration/progress.py). `tracebacks`: False
+    leaves a failure's records to the RunError's message (the CLI without --verbose)."""
     if start is None or end is None:
         d_start, d_end = default_range(settings)
         start, end = start or d_start, end or d_end
@@ -164,7 +166,8 @@ def run_pipeline(
         selection = [key for a in defs.assets if getattr(a, "op", None) is not None
                      and a.op.name in (LANDING_OP, MODELS_OP) for key in a.keys]
     log.info("running %s over %s .. %s (%d days)", DAILY_JOB, start, end, (end - start).days + 1)
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}, "progress": {}},
+    console = {"log_level": log_level, "tracebacks": tracebacks}
+    run_config = {"loggers": {"console": {"config": console}, "progress": {}},
                   **window_run_config(start, end, full_refresh)}
     steps = job.get_subset(asset_selection=set(selection)) if selection else job
     display = Progress(progress, len(steps.graph.nodes)) if progress is not None else None

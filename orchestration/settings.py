@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from data_quality.landing import FileRules
 from orchestration.config import UseropsConfig, load_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,12 @@ def beside_warehouse(warehouse: Path, name: str) -> Path:
     a serving file or a run history."""
     stem = warehouse.stem
     return warehouse.parent / (name if stem == "warehouse" else f"{stem}-{name}")
+
+
+def file_rules(config: UseropsConfig) -> FileRules:
+    """Which landing files a run reads now (landing.*, quality.unreadable_files)."""
+    return FileRules(tuple(config.landing.in_flight_patterns), config.landing.settle_seconds,
+                     config.quality.unreadable_files)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ class RunSummary:
     last_day: tuple | None  # (activity_date, dau, wau, mau, stickiness)
     tables: list[str]
     fallbacks: list[str] = field(default_factory=list)  # one line per model that fell back
+    files_deferred: int = 0  # landing files left for the next run (still being written)
+    files_unreadable: int = 0  # landing files no reader could parse (landing.unreadable_files)
 
 
 # Run tables that record fallbacks: (table, columns, how a row reads in the summary,
@@ -57,6 +59,9 @@ def read_summary(warehouse: Warehouse) -> RunSummary:
             "select entity, count(*) from raw.quarantine group by 1 order by 1").fetchall())
         reasons = dict(con.execute(
             "select reason, count(*) from raw.quarantine group by 1 order by 1").fetchall())
+        deferred, unreadable = con.execute(
+            "select (select count(*) from landing.deferred_files), "
+            "(select count(*) from landing.unreadable_files)").fetchone()
     last = warehouse.row(
         """select activity_date, dau, wau, mau, stickiness from marts.fct_active_users_daily
            where breakdown = 'all' order by activity_date desc limit 1""")
@@ -64,7 +69,7 @@ def read_summary(warehouse: Warehouse) -> RunSummary:
     tables = [f"{schema}.{name}" for schema in ("intermediate", "marts")
               for name in (marts if schema == "marts" else warehouse.relations(schema))]
     return RunSummary(staged, quarantined, reasons, last, tables,
-                      _fallbacks(warehouse, marts))
+                      _fallbacks(warehouse, marts), deferred, unreadable)
 
 
 def format_summary(
@@ -77,6 +82,10 @@ def format_summary(
     lines.append(f"rows quarantined: {sum(bad.values()):,} ({detail}); see raw.quarantine")
     lines.append(f"duplicates:       {s.reasons.get(DUPLICATE, 0):,} re-delivered rows dropped "
                  "(raw.quarantine, reason duplicate_key)")
+    if s.files_deferred or s.files_unreadable:
+        lines.append(f"landing files:    {s.files_deferred} deferred to the next run (still "
+                     f"being written), {s.files_unreadable} unreadable and skipped "
+                     "(landing.deferred_files, landing.unreadable_files)")
     if s.last_day:
         d, dau, wau, mau, stick = s.last_day
         stick_s = "n/a" if stick is None else f"{stick:.3f}"

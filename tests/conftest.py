@@ -26,6 +26,8 @@ def write_config(folder: Path, landing: Path, **overrides) -> Path:
             "serving": str(folder / "serving"),
         },
         "schedule": {"enabled": False},
+        # the tests write their landing a moment before they run it
+        "landing": {"settle_seconds": 0},
     }
     for key, value in overrides.items():
         if isinstance(value, dict):

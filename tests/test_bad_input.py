@@ -1,9 +1,10 @@
 """The bad-input corpus: every kind of row the contract forbids plus hostile ones.
 
-Each case either lands with a quarantine reason (row cases) or fails the landing with a
-message naming the file (file cases); rows read = rows staged + rows quarantined always,
-and the CLI never shows a raw traceback. CASES below is the corpus; its size is reported
-in the issue note.
+Each case either lands with a quarantine reason (row cases) or is quarantined as a file
+with its reason while the other files land (file cases; with quality.unreadable_files:
+fail, it fails the landing with a message naming the file); rows read = rows staged + rows
+quarantined always, and the CLI never shows a raw traceback. CASES below is the corpus;
+its size is reported in the issue note.
 """
 
 import datetime as dt
@@ -16,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from data_quality.landing import LandingError, ValidationRules, sync_landing
+from data_quality.landing import FileRules, LandingError, ValidationRules, sync_landing
 from orchestration.cli import main
 from tests.conftest import write_config
 
@@ -55,9 +56,13 @@ ROW_DEFAULTS = {"event_id": None, "user_id": "u1", "event_name": "search", "even
                 "surprise": ""}
 
 
-def _sync(landing: Path, con=None):
+QUARANTINE_FILES = FileRules(in_flight_patterns=(), settle_seconds=0, unreadable="quarantine")
+
+
+def _sync(landing: Path, con=None, files: FileRules | None = None, run_id: str = "r1"):
     con = con or duckdb.connect()
-    return con, sync_landing(con, landing, RULES, run_id="r1", max_bad_row_rate=1.0)
+    return con, sync_landing(con, landing, RULES, run_id=run_id, max_bad_row_rate=1.0,
+                             files=files)
 
 
 def _write_corpus(root: Path) -> Path:
@@ -144,12 +149,17 @@ def _parquet_bytes() -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-@pytest.mark.parametrize("name", sorted(FILE_CASES))
-def test_unreadable_files_fail_naming_the_file_and_write_nothing(tmp_path, name):
-    landing = tmp_path / "landing"
+def _good_file(landing: Path) -> None:
     (landing / "events").mkdir(parents=True)
     pd.DataFrame([{**ROW_DEFAULTS, "event_id": "good"}]).to_csv(
         landing / "events" / "good.csv", index=False)
+
+
+@pytest.mark.parametrize("name", sorted(FILE_CASES))
+def test_unreadable_files_fail_naming_the_file_and_write_nothing(tmp_path, name):
+    """quality.unreadable_files: fail (FileRules.read_everything)."""
+    landing = tmp_path / "landing"
+    _good_file(landing)
     FILE_CASES[name](landing / "events" / name)
     con = duckdb.connect()
     with pytest.raises(LandingError, match=name):
@@ -158,15 +168,79 @@ def test_unreadable_files_fail_naming_the_file_and_write_nothing(tmp_path, name)
     assert con.execute("select count(*) from landing.files").fetchone()[0] == 0
 
 
+def _unreadable(con) -> list[tuple]:
+    return con.execute("select source_file, size_bytes, reason, run_id "
+                       "from landing.unreadable_files order by 1").fetchall()
+
+
+@pytest.mark.parametrize("name", sorted(FILE_CASES))
+def test_unreadable_files_are_quarantined_as_files_and_read_again_when_changed(tmp_path, name):
+    landing = tmp_path / "landing"
+    _good_file(landing)
+    bad = landing / "events" / name
+    FILE_CASES[name](bad)
+    con, report = _sync(landing, files=QUARANTINE_FILES)
+    # the rest of the landing lands; the file is recorded with its size, reason and run
+    assert report.files_loaded == ["events/good.csv"]
+    assert con.execute("select event_id from raw.events").fetchall() == [("good",)]
+    [(source, size, reason, run)] = _unreadable(con)
+    assert (source, size, run) == (f"events/{name}", bad.stat().st_size, "r1")
+    assert reason and name not in reason  # the reason, without the path again
+    assert report.files_unreadable == [("events", source, reason)]
+    # unchanged: not read again, still listed (with the run that first met it)
+    _, again = _sync(landing, con, QUARANTINE_FILES, run_id="r2")
+    assert again.files_loaded == [] and _unreadable(con) == [(source, size, reason, "r1")]
+    # repaired: read once, its rows counted once, and no longer listed
+    bad.unlink()
+    fixed = bad.with_suffix(".csv") if bad.suffix != ".csv" else bad
+    pd.DataFrame([{**ROW_DEFAULTS, "event_id": "late"}]).to_csv(fixed, index=False)
+    _, third = _sync(landing, con, QUARANTINE_FILES, run_id="r3")
+    assert third.files_loaded == [f"events/{fixed.name}"]
+    assert sorted(con.execute("select event_id from raw.events").fetchall()) == [
+        ("good",), ("late",)]
+    assert _unreadable(con) == [] and third.files_unreadable == []
+    assert third.rows_staged["events"] == 2
+
+
+def test_a_landed_file_overwritten_with_garbage_keeps_its_rows(tmp_path):
+    """An upload that truncates a file already landed: its earlier rows stay until a
+    readable version arrives (nothing vanishes)."""
+    landing = tmp_path / "landing"
+    _good_file(landing)
+    con, _ = _sync(landing, files=QUARANTINE_FILES)
+    (landing / "events" / "good.csv").write_bytes(b"\xff\xfe broken")
+    _, report = _sync(landing, con, QUARANTINE_FILES, run_id="r2")
+    assert con.execute("select event_id from raw.events").fetchall() == [("good",)]
+    assert [s for _, s, _ in report.files_unreadable] == ["events/good.csv"]
+
+
 def test_cli_reports_a_bad_file_without_a_traceback(tmp_path, capsys):
+    """quality.unreadable_files: fail stops the run with one line naming the file."""
     landing = tmp_path / "landing"
     (landing / "events").mkdir(parents=True)
     (landing / "events" / "truncated.parquet").write_bytes(_parquet_bytes()[:-40])
-    cfg = write_config(tmp_path, landing)
+    cfg = write_config(tmp_path, landing, quality={"unreadable_files": "fail"})
     rc = main(["run", "--config", str(cfg), "--start", "2025-02-01", "--end", "2025-02-01", "-q"])
     err = capsys.readouterr().err
     assert rc == 2
     assert "truncated.parquet" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_cli_lands_the_day_around_an_unreadable_file(tmp_path, capsys):
+    """The default (quarantine): the run goes on, the summary counts the file and the
+    WARN check names it."""
+    landing = tmp_path / "landing"
+    _good_file(landing)
+    (landing / "events" / "truncated.parquet").write_bytes(_parquet_bytes()[:-40])
+    cfg = write_config(tmp_path, landing)
+    rc = main(["run", "--config", str(cfg), "--start", "2025-02-01", "--end", "2025-02-01", "-q"])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    assert "Traceback" not in out.err
+    assert "0 deferred to the next run (still being written), 1 unreadable" in out.out
+    assert "WARN: raw/quarantine landing_files_readable (1 unreadable landing file(s) " \
+           "skipped: events/truncated.parquet (unreadable Parquet file" in out.out
 
 
 def test_cli_runs_the_whole_corpus_end_to_end(tmp_path, capsys):

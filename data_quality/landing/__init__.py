@@ -7,12 +7,13 @@ counts a row twice. read.py stages a file, validate.py checks it (one DuckDB que
 sync.py keeps the tables.
 """
 
-from data_quality.landing.read import LandingError, discover_files
+from data_quality.landing.read import FileRules, LandingError, discover_files
 from data_quality.landing.sync import BadRowLimit, SyncReport, landing_time_range, sync_landing
 from data_quality.landing.validate import ValidationRules
 
 __all__ = [
     "BadRowLimit",
+    "FileRules",
     "LandingError",
     "SyncReport",
     "ValidationRules",

@@ -8,6 +8,7 @@ number (malformed_row), and their values handed to DuckDB as text.
 from __future__ import annotations
 
 import csv
+import fnmatch
 import hashlib
 import io
 import json
@@ -49,23 +50,90 @@ def fingerprint(path: Path) -> str:
     return h.hexdigest()
 
 
-def discover_files(landing: Path) -> dict[str, list[Path]]:
-    """Landing files per entity: <landing>/<entity>/**/*.{parquet,csv,jsonl}.
-    Folders starting with '_' or '.' (such as the generator's _truth) are ignored."""
+@dataclass(frozen=True)
+class FileRules:
+    """Which landing files a sync reads now. A file another process may still be writing
+    (a temporary name, or changed within `settle_seconds`) is deferred to a later run; a
+    file no reader can parse is quarantined as a file (`unreadable: quarantine`) or stops
+    the landing (`fail`). The pipeline builds them from the config (landing.*,
+    quality.unreadable_files)."""
+
+    in_flight_patterns: tuple[str, ...]
+    settle_seconds: float
+    unreadable: str  # "quarantine" | "fail"
+
+    @classmethod
+    def read_everything(cls) -> FileRules:
+        """No file in flight, an unreadable file fails: a landing nobody writes to."""
+        return cls((), 0.0, "fail")
+
+
+Stat = tuple[int, int]  # (size in bytes, modification time in ns)
+
+
+def stat_of(path: Path) -> Stat | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:  # removed since it was found
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+@dataclass
+class Discovery:
+    """The landing files a sync may read now, per entity, with their size and time when
+    found; and the ones left for a later run, with the reason."""
+
+    files: dict[str, list[Path]]
+    stats: dict[Path, Stat]
+    deferred: list[tuple[str, str, str]]  # (entity, source, reason)
+
+
+def _looks_like_landing_file(name: str) -> bool:
+    """An upload tool's temporary name still carries the file's own suffix somewhere
+    (events.csv.tmp, .events.parquet.x7Gq2, events.csv._COPYING_)."""
+    lower = name.lower()
+    return any(suffix in lower for suffix in SUFFIXES)
+
+
+def discover_files(landing: Path, rules: FileRules, now: float) -> Discovery:
+    """Landing files per entity: <landing>/<entity>/**/*.{parquet,csv,jsonl}. Folders
+    starting with '_' or '.' (such as the generator's _truth) are ignored. `now`: the
+    time (epoch seconds) the settle window counts back from."""
     landing = Path(landing)
     if not landing.is_dir():
         raise LandingError(f"landing directory not found: {landing}")
     found: dict[str, list[Path]] = {}
+    stats: dict[Path, Stat] = {}
+    deferred: list[tuple[str, str, str]] = []
     for name in ENTITIES:
         folder = landing / name
-        if folder.is_dir():
-            found[name] = sorted(
-                p
-                for p in folder.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in SUFFIXES
-                and not any(part.startswith((".", "_")) for part in p.relative_to(folder).parts)
-            )
+        if not folder.is_dir():
+            continue
+        found[name] = []
+        for p in sorted(folder.rglob("*")):
+            rel = p.relative_to(folder).parts
+            if not p.is_file() or any(part.startswith((".", "_")) for part in rel[:-1]):
+                continue
+            source = p.relative_to(landing).as_posix()
+            pattern = next((pat for pat in rules.in_flight_patterns
+                            if fnmatch.fnmatchcase(p.name.lower(), pat.lower())), None)
+            if pattern is not None:
+                if _looks_like_landing_file(p.name):
+                    deferred.append((name, source, f"in-flight name ({pattern})"))
+                continue
+            if p.suffix.lower() not in SUFFIXES:
+                continue
+            stat = stat_of(p)
+            if stat is None:
+                continue
+            age = now - stat[1] / 1e9
+            if age < rules.settle_seconds:
+                deferred.append((name, source, f"changed {max(age, 0):.0f} s ago (settles "
+                                 f"after {rules.settle_seconds:g} s)"))
+                continue
+            found[name].append(p)
+            stats[p] = stat
     unknown = [
         p.name
         for p in landing.iterdir()
@@ -73,12 +141,12 @@ def discover_files(landing: Path) -> dict[str, list[Path]]:
     ]
     if unknown:
         log.warning("ignoring landing folders that are not in the contract: %s", unknown)
-    if not any(found.values()):
+    if not any(found.values()) and not deferred:
         raise LandingError(
             f"{landing}: no landing files found; expected folders {sorted(ENTITIES)} "
             "holding .parquet, .csv or .jsonl files"
         )
-    return found
+    return Discovery(found, stats, deferred)
 
 
 def _read_csv(path: Path) -> tuple[pd.DataFrame, Malformed]:
@@ -155,12 +223,16 @@ class LandingFile:
 
 
 def _parquet_signature(con: duckdb.DuckDBPyConnection, f: LandingFile) -> tuple:
+    # a cursor of its own: a failed read must not abort the caller's transaction
+    probe = con.cursor()
     try:  # the footer only
-        return tuple(con.execute("select name, type from parquet_schema(?) where name <> "
-                                 "'schema' or num_children is null", [str(f.path)]).fetchall())
+        return tuple(probe.execute("select name, type from parquet_schema(?) where name <> "
+                                   "'schema' or num_children is null", [str(f.path)]).fetchall())
     except duckdb.Error as exc:  # truncated, empty or not Parquet at all
         first = str(exc).splitlines()[0]
         raise LandingError(f"{f.path}: unreadable Parquet file ({first})") from None
+    finally:
+        probe.close()
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> None:
@@ -219,21 +291,52 @@ class Batch:
             if name not in (FILE, ROW)}
 
 
-def batches(con: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> list[Batch]:
+def batches(con: duckdb.DuckDBPyConnection, files: list[LandingFile]
+            ) -> tuple[list[Batch], list[tuple[LandingFile, str]]]:
     """Group one entity's files by format and columns, so that each group is validated by
-    one query (a row's missing column must stay a missing column, not a NULL)."""
+    one query (a row's missing column must stay a missing column, not a NULL). Files that
+    cannot be read at all are returned apart with the reason."""
     groups: dict[tuple, Batch] = {}
+    unreadable: list[tuple[LandingFile, str]] = []
     for f in files:
-        fmt = SUFFIXES.get(f.path.suffix.lower())
-        if fmt is None:
-            raise LandingError(f"{f.path}: unsupported file type (use .parquet, .csv or .jsonl)")
-        if fmt == "parquet":
-            key = ("parquet", _parquet_signature(con, f))
-            groups.setdefault(key, Batch([], parquet=True)).files.append(f)
+        fmt = SUFFIXES[f.path.suffix.lower()]
+        try:
+            if fmt == "parquet":
+                key = ("parquet", _parquet_signature(con, f))
+                groups.setdefault(key, Batch([], parquet=True)).files.append(f)
+                continue
+            df, malformed = (_read_csv if fmt == "csv" else _read_jsonl)(f.path)
+        except (LandingError, OSError) as exc:
+            unreadable.append((f, _reason(exc, f)))
             continue
-        df, malformed = (_read_csv if fmt == "csv" else _read_jsonl)(f.path)
         batch = groups.setdefault(("text", tuple(df.columns)), Batch([], parquet=False))
         batch.files.append(f)
         batch.frames.append((f.source, df))
         batch.malformed += [(f.source, *m) for m in malformed]
-    return list(groups.values())
+    return list(groups.values()), unreadable
+
+
+def _reason(exc: Exception, f: LandingFile) -> str:
+    """The error's first line without the file's path (the record names the file)."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    for path in (f"{f.path}: ", f" '{f.path}'", f" {f.path}"):
+        text = text.replace(path, "")
+    return text
+
+
+def unreadable_in(con: duckdb.DuckDBPyConnection, batch: Batch) -> list[tuple[LandingFile, str]]:
+    """The files of a Parquet batch that fail to read alone (the batch failed as a whole:
+    a footer can be whole and a data page broken). Read on a cursor of its own, since the
+    caller's transaction has failed."""
+    bad = []
+    probe = con.cursor()
+    try:
+        for f in batch.files:
+            try:
+                probe.execute("select count(*) from read_parquet(?)", [str(f.path)]).fetchone()
+            except duckdb.Error as exc:
+                bad.append((f, _reason(LandingError(
+                    f"unreadable Parquet file ({str(exc).splitlines()[0]})"), f)))
+    finally:
+        probe.close()
+    return bad

@@ -10,6 +10,7 @@ history. Everything happens in one transaction: on any error nothing is written.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +22,15 @@ from data_quality.landing.read import (
     FILE,
     ROW,
     STAGED,
+    FileRules,
     LandingError,
     LandingFile,
     batches,
     discover_files,
     fingerprint,
     quote,
+    stat_of,
+    unreadable_in,
 )
 from data_quality.landing.validate import (
     MAX_RECORD_CHARS,
@@ -50,6 +54,10 @@ class SyncReport:
     rows_staged: dict[str, int] = field(default_factory=dict)  # totals in raw.*
     rows_quarantined: dict[str, int] = field(default_factory=dict)  # totals
     reasons: dict[str, int] = field(default_factory=dict)  # totals per reason
+    # files not read: (entity, file, reason); deferred ones are read by a later run,
+    # unreadable ones again when their content changes
+    files_deferred: list[tuple[str, str, str]] = field(default_factory=list)
+    files_unreadable: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,15 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         """create table if not exists landing.files (
             entity varchar, source_file varchar primary key, fingerprint varchar,
             rows_read bigint, run_id varchar, loaded_at timestamptz)"""
+    )
+    con.execute(
+        """create table if not exists landing.unreadable_files (
+            entity varchar, source_file varchar primary key, fingerprint varchar,
+            size_bytes bigint, reason varchar, run_id varchar, recorded_at timestamptz)"""
+    )
+    con.execute(
+        """create table if not exists landing.deferred_files (
+            entity varchar, source_file varchar, reason varchar, run_id varchar)"""
     )
     con.execute(
         """create table if not exists landing.rejects (
@@ -159,22 +176,44 @@ def _rank_duplicates(con: duckdb.DuckDBPyConnection, ent: Entity, everything: bo
               and t.is_duplicate is distinct from (r.copy > 1)""")
 
 
+class _Retry(Exception):  # noqa: N818 (a control signal, not an error)
+    """Roll the sync back and run it again without these files: found unreadable only
+    when staged, or changed while being read."""
+
+    def __init__(self, unreadable: dict[str, str] | None = None,
+                 deferred: dict[str, str] | None = None) -> None:
+        super().__init__("retry")
+        self.unreadable = unreadable or {}
+        self.deferred = deferred or {}
+
+
 def _land_files(con: duckdb.DuckDBPyConnection, ent: Entity, files: list[LandingFile],
-                seen: list[str], rules: ValidationRules, run_id: str) -> dict[str, int]:
+                seen: set[str], rules: ValidationRules, run_id: str,
+                unreadable: dict[str, str]) -> dict[str, int]:
     """Land new and changed files of one entity, a changed one in place of its earlier
     rows (`seen`): a few statements per batch of like files, whatever their number.
-    Returns the rows read per file."""
+    Files that cannot be read go to `unreadable` (file -> reason) and keep their earlier
+    rows. Returns the rows read per file."""
     table, keys = f"landing.{ent.name}", _key_list(ent)
-    if seen:  # scans the table: only for changed files, never for new ones
+    groups, bad = batches(con, files)
+    unreadable.update({f.source: reason for f, reason in bad})
+    replaced = [f.source for f in files if f.source in seen and f.source not in unreadable]
+    if replaced:  # scans the table: only for changed files, never for new ones
         # the keys of their earlier rows are touched too: their first copy may move
         con.execute(f"insert into _changed_keys select {keys} from {table} "
-                    "where source_file in (select unnest(?))", [seen])
+                    "where source_file in (select unnest(?))", [replaced])
         for t in (table, "landing.rejects", "landing.files"):
-            con.execute(f"delete from {t} where source_file in (select unnest(?))", [seen])
+            con.execute(f"delete from {t} where source_file in (select unnest(?))", [replaced])
     names = ", ".join(quote(c) for c in ent.column_names)
-    read: dict[str, int] = {f.source: 0 for f in files}
-    for batch in batches(con, files):
-        columns = batch.stage(con)
+    read: dict[str, int] = {f.source: 0 for f in files if f.source not in unreadable}
+    for batch in groups:
+        try:
+            columns = batch.stage(con)
+        except LandingError:
+            alone = unreadable_in(con, batch)
+            if not alone:  # no one file is to blame
+                raise
+            raise _Retry(unreadable={f.source: reason for f, reason in alone}) from None
         con.execute(f"create or replace temp table _validated as "
                     f"{validation_sql(ent, columns, rules)}")
         con.execute(
@@ -289,66 +328,151 @@ def sync_landing(
     run_id: str,
     max_bad_row_rate: float = 0.05,
     min_rows_per_file: int = 1000,
+    files: FileRules | None = None,
 ) -> SyncReport:
     """Bring the warehouse's raw tables in line with the landing directory.
 
-    New or changed files replace their earlier rows; unchanged files are skipped.
-    Everything happens in one transaction: on any error nothing is written.
-    (The connection's time zone is set to UTC: naive times mean UTC.)
+    New or changed files replace their earlier rows; unchanged files are skipped. Files
+    still being written are deferred and unreadable ones quarantined as files (`files`,
+    default: read everything, an unreadable file fails). Everything happens in one
+    transaction: on any error nothing is written. (The connection's time zone is set to
+    UTC: naive times mean UTC.)
     """
-    files = discover_files(landing)
+    files = files or FileRules.read_everything()
+    found = discover_files(landing, files, time.time())
     con.execute("set TimeZone = 'UTC'")
-    report = SyncReport(run_id=run_id)
     _ensure_tables(con)
-    con.execute("begin transaction")
-    try:
-        rerank = _migrate(con)
-        known = dict(con.execute("select source_file, fingerprint from landing.files")
-                     .fetchall())
-        for entity_name, paths in files.items():
-            entity = ENTITIES[entity_name]
-            con.execute(f"create or replace temp table _changed_keys as select "
-                        f"{_key_list(entity)} from landing.{entity_name} limit 0")
-            todo, prints = [], {}
-            for path in paths:
-                source = path.relative_to(landing).as_posix()
-                prints[source] = fingerprint(path)
-                if known.get(source) == prints[source]:
-                    report.files_unchanged += 1
-                else:
-                    todo.append(LandingFile(path, source))
-            if todo:
-                read = _land_files(con, entity, todo, [f.source for f in todo
-                                                       if f.source in known], rules, run_id)
+    unreadable: dict[str, str] = {}  # found only when staged: kept across retries
+    deferred = {source: (entity, reason) for entity, source, reason in found.deferred}
+    # each retry leaves out at least one more file, so this ends
+    for _ in range(sum(len(p) for p in found.files.values()) + 1):
+        report = SyncReport(run_id=run_id)
+        con.execute("begin transaction")
+        try:
+            _sync_once(con, landing, found, rules, run_id, report, unreadable, deferred,
+                       files.unreadable, BadRowLimit(max_bad_row_rate, min_rows_per_file))
+            con.execute("commit")
+            return report
+        except _Retry as retry:
+            con.execute("rollback")
+            unreadable.update(retry.unreadable)
+            for source, reason in retry.deferred.items():
+                entity = source.split("/", 1)[0]
+                deferred[source] = (entity, reason)
+                log.warning("%s changed while it was read: left for the next run", source)
+        except BaseException:
+            con.execute("rollback")
+            raise
+        finally:
+            for temp in (STAGED, "_validated", "_changed_keys", "_dup_keys"):
+                con.execute(f"drop table if exists {temp}")
+    raise AssertionError("unreachable: every retry leaves out a file")
+
+
+def _sync_once(con: duckdb.DuckDBPyConnection, landing: Path, found, rules: ValidationRules,
+               run_id: str, report: SyncReport, unreadable: dict[str, str],
+               deferred: dict[str, tuple[str, str]], on_unreadable: str,
+               limit: BadRowLimit) -> None:
+    rerank = _migrate(con)
+    known = dict(con.execute("select source_file, fingerprint from landing.files").fetchall())
+    known_bad = dict(con.execute(
+        "select source_file, fingerprint from landing.unreadable_files").fetchall())
+    prints: dict[str, str] = {}
+    read_now: dict[str, Path] = {}
+    for entity_name, paths in found.files.items():
+        entity = ENTITIES[entity_name]
+        con.execute(f"create or replace temp table _changed_keys as select "
+                    f"{_key_list(entity)} from landing.{entity_name} limit 0")
+        todo = []
+        for path in paths:
+            source = path.relative_to(landing).as_posix()
+            if source in deferred:
+                continue
+            prints[source] = fingerprint(path)
+            if known.get(source) == prints[source]:
+                report.files_unchanged += 1
+            elif known_bad.get(source) == prints[source] and source not in unreadable:
+                unreadable[source] = _recorded_reason(con, source)  # retried when it changes
+            elif source not in unreadable:
+                todo.append(LandingFile(path, source))
+                read_now[source] = path
+        if todo:
+            read = _land_files(con, entity, todo, set(known), rules, run_id, unreadable)
+            if read:
                 con.executemany("insert into landing.files values (?, ?, ?, ?, ?, now())",
                                 [(entity_name, src, prints[src], n, run_id)
                                  for src, n in read.items()])
-                report.files_loaded += list(read)
-                report.rows_read[entity_name] = sum(read.values())
-                log.info("landed %d %s files: %d rows", len(read), entity_name,
-                         sum(read.values()))
-            if todo or entity_name in rerank:
-                _rank_duplicates(con, entity, everything=entity_name in rerank)
-        for name in rerank:
-            if name not in files:
-                _rank_duplicates(con, ENTITIES[name], everything=True)
-        _create_raw_views(con)
-        _check_bad_rate(con, report.files_loaded, BadRowLimit(max_bad_row_rate, min_rows_per_file))
-        _fill_totals(con, report)
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    finally:
-        for temp in (STAGED, "_validated", "_changed_keys", "_dup_keys"):
-            con.execute(f"drop table if exists {temp}")
-    return report
+            report.files_loaded += list(read)
+            report.rows_read[entity_name] = sum(read.values())
+            log.info("landed %d %s files: %d rows", len(read), entity_name,
+                     sum(read.values()))
+        if todo or entity_name in rerank:
+            _rank_duplicates(con, entity, everything=entity_name in rerank)
+    for name in rerank:
+        if name not in found.files:
+            _rank_duplicates(con, ENTITIES[name], everything=True)
+    if unreadable and on_unreadable == "fail":
+        raise LandingError("unreadable landing files (quality.unreadable_files: fail): "
+                           + "; ".join(f"{s}: {r}" for s, r in sorted(unreadable.items())))
+    # a file that changed while it was read is left whole for the next run
+    changed = {s: "changed while it was read" for s, p in read_now.items()
+               if s not in unreadable and stat_of(p) != found.stats[p]}
+    if changed:
+        raise _Retry(deferred=changed)
+    _record_files(con, landing, run_id, unreadable, deferred, prints, report)
+    _create_raw_views(con)
+    _check_bad_rate(con, report.files_loaded, limit)
+    _fill_totals(con, report)
+
+
+def _recorded_reason(con: duckdb.DuckDBPyConnection, source: str) -> str:
+    return con.execute("select reason from landing.unreadable_files where source_file = ?",
+                       [source]).fetchone()[0]
+
+
+def _record_files(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str,
+                  unreadable: dict[str, str], deferred: dict[str, tuple[str, str]],
+                  prints: dict[str, str], report: SyncReport) -> None:
+    """landing.unreadable_files: the files unreadable now (a row keeps the run that first
+    met this content); landing.deferred_files: this sync's deferred files."""
+    con.execute("delete from landing.unreadable_files where source_file not in "
+                "(select unnest(?::varchar[]))", [list(unreadable)])
+    kept = {r[0] for r in con.execute("select source_file from landing.unreadable_files "
+                                      "where source_file in (select unnest(?::varchar[]))",
+                                      [list(unreadable)]).fetchall()}
+    rows = []
+    for source, reason in sorted(unreadable.items()):
+        path = landing / source
+        size = (stat_of(path) or (None,))[0]
+        if source in kept:  # a new content: the run that met it, its reason
+            con.execute("update landing.unreadable_files set fingerprint = ?, size_bytes = ?, "
+                        "reason = ?, run_id = ?, recorded_at = now() where source_file = ? "
+                        "and fingerprint <> ?",
+                        [prints[source], size, reason, run_id, source, prints[source]])
+        else:
+            rows.append((source.split("/", 1)[0], source, prints[source], size, reason,
+                         run_id))
+    if rows:
+        con.executemany("insert into landing.unreadable_files values (?, ?, ?, ?, ?, ?, now())",
+                        rows)
+    con.execute("delete from landing.deferred_files")
+    if deferred:
+        con.executemany("insert into landing.deferred_files values (?, ?, ?, ?)",
+                        [(entity, source, reason, run_id)
+                         for source, (entity, reason) in sorted(deferred.items())])
+    report.files_unreadable = [(s.split("/", 1)[0], s, r) for s, r in sorted(unreadable.items())]
+    report.files_deferred = [(e, s, r) for s, (e, r) in sorted(deferred.items())]
+    for entity, source, reason in report.files_unreadable:
+        log.warning("unreadable %s file %s quarantined: %s", entity, source, reason)
+    if deferred:
+        log.info("%d landing files deferred to a later run", len(deferred))
 
 
 ACTIVITY_TIME_COLUMNS = {"events": "event_time", "orders": "order_time"}
 
 
-def landing_time_range(landing: Path) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+def landing_time_range(landing: Path, files: FileRules | None = None
+                       ) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """First and last parseable activity time (UTC) in the landing, or None.
     Used to choose a run's default day range; unparseable values are ignored
     here and quarantined by the landing itself. Parquet files answer from their
@@ -357,7 +481,8 @@ def landing_time_range(landing: Path) -> tuple[pd.Timestamp, pd.Timestamp] | Non
     con.execute("set TimeZone = 'UTC'")
     lo, hi = None, None
     try:
-        for entity, paths in discover_files(landing).items():
+        found = discover_files(landing, files or FileRules.read_everything(), time.time())
+        for entity, paths in found.files.items():
             column = ACTIVITY_TIME_COLUMNS.get(entity)
             if column is None:
                 continue
@@ -366,7 +491,10 @@ def landing_time_range(landing: Path) -> tuple[pd.Timestamp, pd.Timestamp] | Non
                     if path.suffix.lower() == ".parquet":
                         columns = _parquet_columns(con, path)
                     else:
-                        columns = batches(con, [LandingFile(path, path.name)])[0].stage(con)
+                        groups, _ = batches(con, [LandingFile(path, path.name)])
+                        if not groups:
+                            continue
+                        columns = groups[0].stage(con)
                     if column not in columns:
                         continue
                     source = (f"read_parquet({literal(str(path))})"

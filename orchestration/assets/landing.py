@@ -3,6 +3,9 @@
 import datetime as dt
 
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
@@ -16,13 +19,14 @@ from data_quality.contract import ENTITIES
 from data_quality.landing import LandingError, ValidationRules, sync_landing
 from data_quality.landing.lake import PART_OF, export_lake
 from orchestration.resources import WAREHOUSE_POOL
-from orchestration.settings import Settings, lake_dir
+from orchestration.settings import Settings, file_rules, lake_dir
 from orchestration.warehouse import Warehouse
 
 RAW_KEYS = {name: AssetKey(["raw", name]) for name in [*ENTITIES, "quarantine"]}
 
 
 LANDING_OP = "raw_landing"
+FILES_CHECK = "landing_files_readable"
 
 
 def build_landing_asset(settings: Settings):
@@ -42,6 +46,10 @@ def build_landing_asset(settings: Settings):
             )
             for name, key in RAW_KEYS.items()
         ],
+        check_specs=[AssetCheckSpec(
+            FILES_CHECK, asset=RAW_KEYS["quarantine"], blocking=False,
+            description="every landing file could be read (unreadable ones are listed in "
+            "landing.unreadable_files, skipped, and read again when their content changes)")],
         pool=WAREHOUSE_POOL,
     )
     def raw_landing(context: AssetExecutionContext, warehouse: ResourceParam[Warehouse]):
@@ -55,7 +63,7 @@ def build_landing_asset(settings: Settings):
             try:
                 report = sync_landing(
                     con, settings.landing, rules, context.run_id, cfg.quality.max_bad_row_rate,
-                    cfg.quality.min_rows_per_file,
+                    cfg.quality.min_rows_per_file, file_rules(cfg),
                 )
             except LandingError as exc:
                 raise Failure(description=str(exc)) from None
@@ -85,5 +93,20 @@ def build_landing_asset(settings: Settings):
                     "read_this_run": report.rows_read.get(name, 0),
                 }
             yield MaterializeResult(asset_key=key, metadata=meta)
+        yield _files_check(report)
 
     return raw_landing
+
+
+def _files_check(report) -> AssetCheckResult:
+    """WARN when files were quarantined as files; deferred ones are only counted (they are
+    read by the next run)."""
+    bad = report.files_unreadable
+    message = (f"{len(bad)} unreadable landing file(s) skipped: "
+               + "; ".join(f"{source} ({reason})" for _, source, reason in bad[:3])
+               + ("; ..." if len(bad) > 3 else "") + " (landing.unreadable_files)")
+    return AssetCheckResult(
+        asset_key=RAW_KEYS["quarantine"], check_name=FILES_CHECK, passed=not bad,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"unreadable": len(bad), "deferred": len(report.files_deferred),
+                  **({"message": message} if bad else {})})
