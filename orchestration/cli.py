@@ -262,9 +262,6 @@ def main(argv: list[str] | None = None) -> int:
             if not (args.landing / "events").is_dir():
                 args.out = args.landing
                 _cmd_generate(args, config)
-                # the files were written and closed here a moment ago: none is in flight
-                config = config.model_copy(update={
-                    "landing": config.landing.model_copy(update={"settle_seconds": 0})})
             else:
                 log.info("using the existing demo landing in %s", args.landing)
             return _cmd_run(args, config, args.landing)

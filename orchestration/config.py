@@ -380,6 +380,10 @@ class WarehouseConfig(_Strict):
 class ScheduleConfig(_Strict):
     enabled: bool = True
     minutes_after_midnight: int = Field(default=30, ge=0, lt=24 * 60)
+    max_catch_up_days: int = Field(
+        default=31, ge=1,
+        description="a catching-up run builds at most this many days (the oldest first); "
+        "the next run goes on")
 
 
 class ReportConfig(_Strict):

@@ -16,6 +16,7 @@ from dagster import (
 )
 
 from orchestration.assets.alerts import build_alert_checks, build_alerts_asset
+from orchestration.assets.coverage import no_missing_days
 from orchestration.assets.experiments import build_experiment_assets
 from orchestration.assets.landing import LANDING_OP, build_landing_asset
 from orchestration.assets.publish import build_publish_asset
@@ -61,7 +62,7 @@ def build_definitions(settings: Settings) -> Definitions:
     schedule = build_daily_schedule(job, settings.config)
     return Definitions(
         assets=[landing, *built, report, publish],
-        asset_checks=[*checks, *gx_checks],
+        asset_checks=[*checks, *gx_checks, no_missing_days],
         jobs=[job],
         schedules=[schedule],
         resources={

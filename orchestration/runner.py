@@ -18,9 +18,12 @@ import yaml
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from data_quality.landing import landing_time_range
+from orchestration.catch_up import describe, published_days, read_ledger
+from orchestration.dbt.helpers import RUN_WINDOW_TABLE
 from orchestration.dbt.project import prune_dbt_runs
 from orchestration.definitions import DAILY_JOB, LANDING_OP, build_definitions
 from orchestration.progress import Progress, activate
+from orchestration.resources import warehouse_for
 from orchestration.settings import Settings, file_rules
 from orchestration.window import MODELS_OP, window_run_config, window_tags
 
@@ -144,31 +147,41 @@ def run_pipeline(
     progress: TextIO | None = None,
     tracebacks: bool = True,
 ) -> RunOutcome:
-    """Run the daily job over [start, end] (default: every complete day in the landing).
+    """Run the daily job over [start, end]. Without either: catch up, from the first day
+    not published yet (or whose data changed since) through the landing's last complete
+    day (orchestration/catch_up.py; every day on a first run). Only one given: the other
+    from the landing's days.
     `models_only` runs the landing and the dbt models with their tests, and leaves out
     the scoring, the Great Expectations suites of the marts and the publish: what a
     check of the dbt tables alone needs (e.g. the late-events test). `progress`: a stream
     that shows each step as it starts (orchestration/progress.py). `tracebacks`: False
     leaves a failure's records to the RunError's message (the CLI without --verbose)."""
+    catch_up = start is None and end is None
     if start is None or end is None:
         d_start, d_end = default_range(settings)
-        start, end = start or d_start, end or d_end
+        start, end = (None, d_end) if catch_up else (start or d_start, end or d_end)
     start_date = settings.config.start_date
-    if start_date is not None and start < start_date:
+    if start is not None and start_date is not None and start < start_date:
         raise RunError(f"--start {start} is before start_date {start_date}: pass a later "
                        "--start, or set an earlier start_date in the config file")
-    if end < start:
+    if start is not None and end < start:
         raise RunError(f"--end {end} is before --start {start}")
+    if start is not None and not full_refresh:
+        _warn_of_a_hole(settings, start)
     defs = build_definitions(settings)
     job = defs.resolve_job_def(DAILY_JOB)
     selection = None
     if models_only:
         selection = [key for a in defs.assets if getattr(a, "op", None) is not None
                      and a.op.name in (LANDING_OP, MODELS_OP) for key in a.keys]
-    log.info("running %s over %s .. %s (%d days)", DAILY_JOB, start, end, (end - start).days + 1)
+    if catch_up:
+        log.info("running %s, catching up through %s", DAILY_JOB, end)
+    else:
+        log.info("running %s over %s .. %s (%d days)", DAILY_JOB, start, end,
+                 (end - start).days + 1)
     console = {"log_level": log_level, "tracebacks": tracebacks}
     run_config = {"loggers": {"console": {"config": console}, "progress": {}},
-                  **window_run_config(start, end, full_refresh)}
+                  **window_run_config(start, end, full_refresh, catch_up)}
     steps = job.get_subset(asset_selection=set(selection)) if selection else job
     display = Progress(progress, len(steps.graph.nodes)) if progress is not None else None
     activate(display)
@@ -198,7 +211,26 @@ def run_pipeline(
         )
         for e in result.get_asset_check_evaluations()
     ]
-    return RunOutcome(start, end, checks)
+    built = warehouse_for(settings).row(f"select window_start, window_end from {RUN_WINDOW_TABLE}")
+    return RunOutcome(*(built or (start, end)), checks)
+
+
+def _warn_of_a_hole(settings: Settings, start: dt.date) -> None:
+    """An explicit window that starts after the day following the last published one
+    leaves days without rows (the check no_missing_days then holds the publish back)."""
+    warehouse = warehouse_for(settings)
+    if not Path(warehouse.path).exists():
+        return
+    with warehouse.connect() as con:
+        ledger = read_ledger(con)
+    if not ledger:
+        return
+    last = max(published_days(ledger, min(p.window_start for p in ledger)), default=None)
+    lower = start - dt.timedelta(days=settings.config.incremental.lookback_days)
+    if last is not None and lower > last + dt.timedelta(days=1):
+        gap = describe([(last + dt.timedelta(days=1), lower - dt.timedelta(days=1))])
+        log.warning("this window leaves %s without rows (published through %s): the publish "
+                    "will be held back; run without --start/--end to catch up", gap, last)
 
 
 @contextlib.contextmanager
@@ -241,7 +273,7 @@ def _failure_message(result) -> str:
             msgs.append(f"{event.step_key}: {text}")
     for e in result.get_asset_check_evaluations():
         if not e.passed and e.severity.value == "ERROR":  # what the check saw
-            first = e.metadata.get("first_failure")
+            first = e.metadata.get("first_failure") or e.metadata.get("message")
             detail = getattr(first, "value", None) or ""
             msgs.append(f"check {'/'.join(e.asset_key.path)}:{e.check_name} failed {detail}")
     return "pipeline run failed:\n  " + ("\n  ".join(msgs) or "see the Dagster logs above")

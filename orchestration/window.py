@@ -38,10 +38,13 @@ class DbtRunConfig(Config):
 
 class DailyRunConfig(DbtRunConfig):
     """The days to build (ISO dates, inclusive). Left out, as when materialising from the
-    Dagster UI: yesterday in the reporting time zone, the last complete day."""
+    Dagster UI: yesterday in the reporting time zone, the last complete day. `catch_up`:
+    `start` is chosen when the run has landed its files, the first day not published yet
+    or whose data changed since (orchestration/catch_up.py), as the schedule does."""
 
     start: str | None = None
     end: str | None = None
+    catch_up: bool = False
 
 
 def yesterday(timezone: str, now: dt.datetime | None = None) -> dt.date:
@@ -59,22 +62,27 @@ def resolve_window(cfg: DailyRunConfig, timezone: str) -> tuple[dt.date, dt.date
     return start, end
 
 
-def window_run_config(start: dt.date, end: dt.date, full_refresh: bool = False) -> dict[str, Any]:
-    ops: dict[str, Any] = {
-        MODELS_OP: {"config": {"start": start.isoformat(), "end": end.isoformat(),
-                               "full_refresh": full_refresh}}}
+def window_run_config(start: dt.date | None, end: dt.date, full_refresh: bool = False,
+                      catch_up: bool = False) -> dict[str, Any]:
+    """`start` None with `catch_up`: chosen in the run (DailyRunConfig)."""
+    window = {"start": start.isoformat() if start else None, "end": end.isoformat(),
+              "full_refresh": full_refresh, "catch_up": catch_up}
+    ops: dict[str, Any] = {MODELS_OP: {"config": window}}
     if full_refresh:
         ops[SCORED_OP] = {"config": {"full_refresh": True}}
     return {"ops": ops}
 
 
-def window_tags(start: dt.date, end: dt.date) -> dict[str, str]:
-    return {WINDOW_START_TAG: start.isoformat(), WINDOW_END_TAG: end.isoformat()}
+def window_tags(start: dt.date | None, end: dt.date) -> dict[str, str]:
+    """A catch-up run's first day is chosen in the run: its tag says so."""
+    return {WINDOW_START_TAG: start.isoformat() if start else "catch-up",
+            WINDOW_END_TAG: end.isoformat()}
 
 
 def build_daily_schedule(job: JobDefinition, config: UseropsConfig):
-    """Every day at schedule.minutes_after_midnight (reporting time zone): one run over
-    the day before, keyed by that day so a tick is never run twice."""
+    """Every day at schedule.minutes_after_midnight (reporting time zone): one run that
+    catches up through the day before (from the first day not published yet), keyed by
+    that day so a tick is never run twice."""
     s = config.schedule
     minutes = s.minutes_after_midnight
 
@@ -85,11 +93,13 @@ def build_daily_schedule(job: JobDefinition, config: UseropsConfig):
         execution_timezone=config.timezone,
         default_status=DefaultScheduleStatus.RUNNING if s.enabled
         else DefaultScheduleStatus.STOPPED,
-        description="One run a day over the day before (the last complete day).",
+        description="One run a day through the day before (the last complete day), from "
+        "the first day not published yet: days missed while down or held back included.",
     )
     def daily_schedule(context: ScheduleEvaluationContext) -> RunRequest:
         day = yesterday(config.timezone, context.scheduled_execution_time)
-        return RunRequest(run_key=day.isoformat(), run_config=window_run_config(day, day),
-                          tags=window_tags(day, day))
+        return RunRequest(run_key=day.isoformat(),
+                          run_config=window_run_config(None, day, catch_up=True),
+                          tags=window_tags(None, day))
 
     return daily_schedule

@@ -66,5 +66,6 @@ def write_cdnow_landing(
     orders = cdnow_orders(read(path))
     (Path(out) / "orders").mkdir(parents=True, exist_ok=True)
     orders.to_csv(Path(out) / "orders" / "cdnow_orders.csv", index=False)
+    (Path(out) / "orders" / "_SUCCESS").touch()  # whole: read at once (README, Data contract)
     log.info("wrote %d CDNOW orders to %s", len(orders), out)
     return len(orders)

@@ -324,6 +324,9 @@ def write_landing(data: GeneratedData, out: Path, params: GeneratorParams) -> di
     assignments["assigned_time"] = pd.to_datetime(assignments["assigned_time"], utc=True)
     assignments.to_csv(out / "experiment_assignments" / "assignments.csv", index=False)
     data.channel_costs.to_csv(out / "channel_costs" / "channel_costs.csv", index=False)
+    for sub in ("events", "users", "orders", "experiment_assignments", "channel_costs"):
+        # the landing's mark of whole files (as Hadoop's): read at once, no settle wait
+        (out / sub / "_SUCCESS").touch()
     data.truth.to_parquet(out / "_truth" / "users_truth.parquet", index=False)
     meta = {k: str(v) for k, v in params.__dict__.items()}
     meta["spike_date"] = str(data.spike_date)

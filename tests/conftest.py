@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 import yaml
+from pandas.testing import assert_frame_equal
 
 from orchestration.runner import run_pipeline
 from orchestration.settings import Settings
@@ -69,6 +70,62 @@ def read_table(warehouse: Path, table: str, order_by: str, where: str = "true") 
         return con.execute(f"select * from {table} where {where} order by {order_by}").df()
     finally:
         con.close()
+
+
+DAILY_TABLES = {
+    "intermediate.int_sessions": "visit_id",
+    "intermediate.int_user_days": "user_id, activity_date",
+    "intermediate.int_user_platform_days": "user_id, activity_date, platform",
+    "intermediate.int_experiment_user_engagement": "experiment_id, user_id",
+    "marts.fct_active_users_daily": "activity_date, breakdown, breakdown_value",
+    "marts.fct_user_engagement_daily": "activity_date, user_id",
+    "marts.dim_user_engagement": "user_id",
+    "marts.fct_engagement_trend": "activity_date",
+    "marts.fct_experiment_readout": "experiment_id, variant",
+    "intermediate.int_user_periods": "user_id, grain, period_start",
+    "intermediate.int_user_cohorts": "user_id",
+    "marts.fct_growth_accounting": "grain, period_start",
+    "marts.fct_retention_cohorts": "cohort_grain, cohort_period, period_number, breakdown, "
+    "breakdown_value",
+    "marts.fct_product_stage": "month_start",
+    "marts.fct_user_lifecycle_spans": "user_id, valid_from",
+    "marts.fct_user_lifecycle_daily": "activity_date, user_id",
+    "marts.fct_lifecycle_stage_counts": "activity_date, lifecycle_stage",
+    "marts.fct_lifecycle_transitions": "activity_date, from_stage, to_stage",
+    "marts.fct_channel_quality": "channel, cohort_month",
+    "marts.fct_aarrr_funnel": "cohort_month, step_number",
+    "intermediate.int_user_rfm_days": "user_id, activity_date",
+    "intermediate.int_user_rfm_measures": "user_id",
+    "intermediate.int_btyd_holdout": "user_id",
+    "intermediate.int_churn_features": "feature_date, user_id",
+    "marts.fct_revenue_daily": "activity_date",
+    "marts.fct_repeat_purchase": "cohort_month",
+    "marts.dim_user_purchase_summary": "user_id",
+    "marts.user_rfm": "user_id",
+    "marts.user_clv": "user_id",
+    "marts.user_churn_scores": "user_id",
+    "marts.user_winback": "winback_rank",
+    "marts.dim_users": "user_id",
+    "marts.fct_active_user_sources": "activity_date",
+    "marts.fct_tier_movements": "activity_date, from_tier, to_tier",
+    "marts.fct_channel_traffic_daily": "activity_date, channel",
+    "marts.fct_campaign_quality": "campaign_id",
+    "marts.fct_churn_warnings": "user_id",
+    "marts.user_actions": "queue_rank",
+    "intermediate.int_churn_backtest_summaries": "cutoff_date, user_id",
+    "marts.churn_model_calibration": "snapshot_date, candidate, bin",
+}
+
+
+def built_tables(settings) -> dict[str, pd.DataFrame]:
+    """Every table whose rows a run over a range of days must build the same however the
+    days were split into runs (the snapshot tables as of the last day)."""
+    return {t: read_table(settings.warehouse, t, order) for t, order in DAILY_TABLES.items()}
+
+
+def assert_same_tables(a: dict, b: dict, what: str) -> None:
+    for table in DAILY_TABLES:
+        assert_frame_equal(a[table], b[table], check_dtype=True, obj=f"{what}: {table}")
 
 
 def overall(warehouse: Path) -> pd.DataFrame:

@@ -114,3 +114,17 @@ def test_a_file_that_grows_while_it_is_read_is_deferred_never_half_landed(tmp_pa
     assert again.rows_read["events"] == n
     assert again.rows_staged["events"] == 3 + n
     assert _sync(landing, con, run_id="r3").files_loaded == []
+
+
+def test_a_success_marker_written_after_the_files_lands_them_at_once(tmp_path):
+    landing = tmp_path / "landing"
+    first = _csv(landing / "events" / "a.csv", range(0, 2))
+    _age(first, 5)
+    (landing / "events" / "_SUCCESS").touch()
+    _age(landing / "events" / "_SUCCESS", 2)
+    late = _csv(landing / "events" / "b.csv", range(2, 4))  # after the marker: settles
+    con = duckdb.connect()
+    report = _sync(landing, con, settle=60)
+    assert report.files_loaded == ["events/a.csv"]
+    assert [s for _, s, _ in report.files_deferred] == ["events/b.csv"]
+    assert late.exists()

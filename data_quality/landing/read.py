@@ -89,6 +89,11 @@ class Discovery:
     deferred: list[tuple[str, str, str]]  # (entity, source, reason)
 
 
+# Hadoop's and Spark's mark of a folder written to the end: the files older than it are
+# whole, and a run reads them at once, without waiting for landing.settle_seconds
+COMPLETE_MARKER = "_SUCCESS"
+
+
 def _looks_like_landing_file(name: str) -> bool:
     """An upload tool's temporary name still carries the file's own suffix somewhere
     (events.csv.tmp, .events.parquet.x7Gq2, events.csv._COPYING_)."""
@@ -99,12 +104,14 @@ def _looks_like_landing_file(name: str) -> bool:
 def discover_files(landing: Path, rules: FileRules, now: float) -> Discovery:
     """Landing files per entity: <landing>/<entity>/**/*.{parquet,csv,jsonl}. Folders
     starting with '_' or '.' (such as the generator's _truth) are ignored. `now`: the
-    time (epoch seconds) the settle window counts back from."""
+    time (epoch seconds) the settle window counts back from. A file older than a
+    `_SUCCESS` marker in its folder is whole, however recent."""
     landing = Path(landing)
     if not landing.is_dir():
         raise LandingError(f"landing directory not found: {landing}")
     found: dict[str, list[Path]] = {}
     stats: dict[Path, Stat] = {}
+    markers: dict[Path, int] = {}  # folder -> its marker's time (ns), -1 without one
     deferred: list[tuple[str, str, str]] = []
     for name in ENTITIES:
         folder = landing / name
@@ -127,8 +134,11 @@ def discover_files(landing: Path, rules: FileRules, now: float) -> Discovery:
             stat = stat_of(p)
             if stat is None:
                 continue
+            if p.parent not in markers:
+                marker = stat_of(p.parent / COMPLETE_MARKER)
+                markers[p.parent] = marker[1] if marker else -1
             age = now - stat[1] / 1e9
-            if age < rules.settle_seconds:
+            if age < rules.settle_seconds and markers[p.parent] < stat[1]:
                 deferred.append((name, source, f"changed {max(age, 0):.0f} s ago (settles "
                                  f"after {rules.settle_seconds:g} s)"))
                 continue

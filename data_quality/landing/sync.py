@@ -43,6 +43,7 @@ from data_quality.landing.validate import (
 
 log = logging.getLogger(__name__)
 DUPLICATE = "duplicate_key"
+ACTIVITY_TIME_COLUMNS = {"events": "event_time", "orders": "order_time"}
 
 
 @dataclass
@@ -90,6 +91,11 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         """create table if not exists landing.unreadable_files (
             entity varchar, source_file varchar primary key, fingerprint varchar,
             size_bytes bigint, reason varchar, run_id varchar, recorded_at timestamptz)"""
+    )
+    con.execute(  # the activity times each sync landed: which days' data changed, and when
+        """create table if not exists landing.landed_ranges (
+            run_id varchar, entity varchar, first_time timestamptz, last_time timestamptz,
+            rows bigint, loaded_at timestamptz)"""
     )
     con.execute(
         """create table if not exists landing.deferred_files (
@@ -222,6 +228,11 @@ def _land_files(con: duckdb.DuckDBPyConnection, ent: Entity, files: list[Landing
             "where _reason is null", [run_id])
         con.execute(f"insert into _changed_keys select {keys} from _validated "
                     "where _reason is null")
+        if ent.name in ACTIVITY_TIME_COLUMNS:
+            t = quote(ACTIVITY_TIME_COLUMNS[ent.name])
+            con.execute(f"insert into landing.landed_ranges select ?, ?, min({t}), max({t}), "
+                        "count(*), now() from _validated where _reason is null "
+                        "having count(*) > 0", [run_id, ent.name])
         con.execute(
             f"insert into landing.rejects select ?, v.{FILE}, v.{ROW}, v._reason, v._column, "
             f"{record_sql(columns)}, ? from (select {FILE}, {ROW}, _reason, _column "
@@ -466,9 +477,6 @@ def _record_files(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str,
         log.warning("unreadable %s file %s quarantined: %s", entity, source, reason)
     if deferred:
         log.info("%d landing files deferred to a later run", len(deferred))
-
-
-ACTIVITY_TIME_COLUMNS = {"events": "event_time", "orders": "order_time"}
 
 
 def landing_time_range(landing: Path, files: FileRules | None = None

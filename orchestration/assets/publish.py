@@ -6,6 +6,8 @@ import os
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, ResourceParam, asset
 
 from orchestration.assets.report import pending_dir
+from orchestration.catch_up import record_publish
+from orchestration.dbt.helpers import RUN_WINDOW_TABLE
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.serving import SALT_ENV, Privacy, publish
 from orchestration.settings import Settings
@@ -41,6 +43,10 @@ def build_publish_asset(settings: Settings, mart_keys: list[AssetKey]):
         result = publish(warehouse, settings.serving, stamp, privacy,
                          extras=pending_dir(settings, context.run_id))
         context.log.info("published %d tables to %s", len(result.rows), result.serving_file)
+        start, end, full_build = warehouse.row(
+            f"select window_start, window_end, full_build from {RUN_WINDOW_TABLE}")
+        with warehouse.connect() as con:  # the days a catching-up run need not build again
+            record_publish(con, context.run_id, start, end, bool(full_build))
         return MaterializeResult(metadata={
             "serving_file": str(result.serving_file),
             "parquet_dir": str(result.run_dir),

@@ -19,6 +19,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.catch_up import catch_up_for
 from orchestration.dbt.helpers import build_args, write_run_window
 from orchestration.dbt.project import dbt_runs_dir, keep_parse_state
 from orchestration.report.preview import SERIES, mart_preview
@@ -105,6 +106,16 @@ def build_dbt_assets(settings: Settings, manifest):
         """Every model but the scored ones, in one dbt invocation (each costs seconds of
         start-up): the daily models rebuild the run window, the snapshots follow."""
         first, last = resolve_window(config, timezone)
+        if config.catch_up:
+            with warehouse.connect() as con:
+                window = catch_up_for(con, settings.config, last)
+            first, last = window.start, window.end
+            context.log.info("catching up from %s: %s", first, window.reason)
+            if window.remaining:
+                context.log.warning(
+                    "catching up %s .. %s (schedule.max_catch_up_days %d): %s .. %s are left "
+                    "for the next run", first, last, settings.config.schedule.max_catch_up_days,
+                    *window.remaining)
         context.log.info(
             "building reporting days %s .. %s (full refresh: %s)", first, last, config.full_refresh
         )
