@@ -59,8 +59,15 @@ def record_publish(con: duckdb.DuckDBPyConnection, run_id: str, start: dt.date, 
                 [run_id, start, end, full_build])
 
 
+def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where "
+                            "table_schema = ? and table_name = ?", [schema, name]).fetchone()[0])
+
+
 def read_ledger(con: duckdb.DuckDBPyConnection) -> list[Published]:
-    ensure_ledger(con)
+    """The published windows, oldest first (none before the first publish)."""
+    if not _has_table(con, "pipeline", "published_windows"):
+        return []
     rows = con.execute(f"select window_start, window_end, full_build, published_at "
                        f"from {LEDGER} order by published_at").fetchall()
     return [Published(*row) for row in rows]
@@ -68,9 +75,7 @@ def read_ledger(con: duckdb.DuckDBPyConnection) -> list[Published]:
 
 def read_landed(con: duckdb.DuckDBPyConnection, timezone: str) -> list[Landed]:
     """What each sync landed, as reporting days (empty before the landing's first run)."""
-    exists = con.execute("select count(*) from information_schema.tables where "
-                         "table_schema = 'landing' and table_name = 'landed_ranges'").fetchone()
-    if not exists[0]:
+    if not _has_table(con, "landing", "landed_ranges"):
         return []
     tz = ZoneInfo(timezone)
     rows = con.execute("select first_time, last_time, loaded_at from landing.landed_ranges "

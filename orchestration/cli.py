@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="serving folder (default: paths.serving, beside the warehouse)")
     rep.add_argument("--open", action="store_true", help="open it in the web browser")
 
+    st = sub.add_parser(
+        "status", parents=[common],
+        help="where the deployment stands: published days, holes, the last run, the next tick")
+    st.add_argument("--json", action="store_true", help="as JSON, for monitoring")
+
     cd = sub.add_parser(
         "load-cdnow", parents=[common], help="write the CDNOW transactions as an orders landing"
     )
@@ -237,6 +242,15 @@ def _cmd_report(args, config) -> int:
     return 0
 
 
+def _cmd_status(args, config) -> int:
+    from orchestration.settings import Settings
+    from orchestration.status import format_status, read_status, status_json
+
+    status = read_status(Settings.build(args.config, None, args.warehouse, config=config))
+    sys.stdout.write((status_json(status) if args.json else format_status(status)) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _setup_logging(args.quiet, args.verbose)
@@ -258,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "report":
             return _cmd_report(args, config)
+        if args.command == "status":
+            return _cmd_status(args, config)
         if args.command == "demo":
             if not (args.landing / "events").is_dir():
                 args.out = args.landing

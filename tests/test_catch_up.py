@@ -3,6 +3,7 @@ without dates catch up, and the tables equal those of an uninterrupted run row b
 no run in between leaves a hole unnoticed (README, How daily runs work)."""
 
 import datetime as dt
+import json
 import logging
 import shutil
 
@@ -68,6 +69,12 @@ def test_published_days_follow_full_builds_and_windows():
     assert missing_ranges([D[0], D[1], D[5], D[6], D[9]]) == [(D[2], D[4]), (D[7], D[8])]
 
 
+def _status(cfg, capsys) -> dict:
+    capsys.readouterr()
+    assert main(["status", "--config", str(cfg), "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
 def _copy_events(full, live, days: list[dt.date]) -> None:
     for day in days:
         name = f"events_{day:%Y%m%d}.parquet"
@@ -101,6 +108,14 @@ def test_downtime_and_a_held_back_day_are_caught_up_with_no_hole_left(
                        r"rows for 2025-03-07 \.\. 2025-03-09 \(3 days\)"):
         run(settings, D[11], D[11])
     assert "leaves 2025-03-07 .. 2025-03-09 (3 days) without rows" in caplog.text
+    cfg = write_config(tmp_path / "a", live, **config)
+    held = _status(cfg, capsys)
+    assert held["published_through"] == "2025-03-06"
+    # the orders landed whole at the start: every day through 16 has data to publish
+    assert held["unpublished"] == ["2025-03-07 .. 2025-03-16 (10 days)"]
+    assert held["holes"] == ["2025-03-07 .. 2025-03-09 (3 days)"]
+    assert held["last_run"]["status"] == "FAILURE"
+    assert held["last_run"]["window"] == "2025-03-12 .. 2025-03-12"
 
     # the schedule's tick after day 14 catches up from day 7
     _copy_events(full, live, D[12:14])
@@ -120,13 +135,35 @@ def test_downtime_and_a_held_back_day_are_caught_up_with_no_hole_left(
     # the rest of day 3 lands late, with days 15..16; `userops run` rebuilds from day 3
     _copy_events(full, live, D[14:])
     day3.iloc[half:].to_parquet(live / "events" / f"events_{D[2]:%Y%m%d}_late.parquet")
-    cfg = write_config(tmp_path / "a", live, **config)
+    capsys.readouterr()
     assert main(["run", "--config", str(cfg), "-q"]) == 0
     assert "pipeline finished" not in capsys.readouterr().err  # -q: no progress lines
     assert wh.row("select window_start, window_end from _userops.run_window") == (D[2], D[15])
     assert missing_days(wh) == []
+    done = _status(cfg, capsys)
+    assert (done["published_through"], done["unpublished"], done["holes"]) == (
+        "2025-03-16", [], [])
+    assert done["last_run"]["status"] == "SUCCESS"
+    assert done["last_run"]["window"] == "catch-up .. 2025-03-16"
 
     # one uninterrupted run over the same landing builds the same rows
     straight = make_settings(tmp_path / "b", live, **config)
     run(straight, D[0], D[15])
     assert_same_tables(built_tables(straight), built_tables(settings), "caught up vs straight")
+
+
+def test_status_of_a_new_deployment_and_its_next_tick(tmp_path, capsys):
+    cfg = write_config(tmp_path, tmp_path / "landing", timezone="Asia/Shanghai",
+                       schedule={"enabled": True, "minutes_after_midnight": 90})
+    assert main(["status", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    assert "published through: nothing yet" in out and "warehouse:         missing" in out
+    from orchestration.settings import Settings
+    from orchestration.status import next_tick
+
+    settings = Settings.build(cfg)
+    # 2025-03-01 18:00 UTC is 02:00 on 2 March in Shanghai: past that day's 01:30 tick
+    tick = next_tick(settings, dt.datetime(2025, 3, 1, 18, 0, tzinfo=dt.UTC))
+    assert tick.isoformat() == "2025-03-03T01:30:00+08:00"
+    tick = next_tick(settings, dt.datetime(2025, 3, 1, 17, 0, tzinfo=dt.UTC))  # 01:00
+    assert tick.isoformat() == "2025-03-02T01:30:00+08:00"
