@@ -1,11 +1,12 @@
-"""Publish the marts for BI: Parquet files plus a small serving DuckDB file of views.
+"""Publish the marts for BI: Parquet files plus a serving DuckDB file that holds the tables.
 
 BI tools never open the live warehouse (one writer; readers fail while it writes). Each
-publish writes every `marts` table as Parquet into a new folder `runs/<stamp>/`, then a
-new serving file whose views read only that folder, and swaps it in with `os.replace`
-(atomic on POSIX). A reader that has the old file open keeps reading the old folder; a
-reader that opens the file gets the old or the new run, never a mix. The last `keep`
-run folders stay, so an open reader's files do not vanish under it.
+publish writes every `marts` table as Parquet into a new folder `runs/<stamp>/` (for
+tools that read files), then a new serving file holding the same tables, and swaps it in
+with `os.replace` (atomic on POSIX). The serving file reads no path: a copy of the
+serving folder mounted anywhere (a BI container, a synced host) answers the same. A
+reader that has the old file open keeps reading it; a reader that opens the file gets the
+old or the new run, never a mix. The last `keep` run folders stay.
 
 A marts *view* (a daily series over a table stored by change, such as
 `fct_user_lifecycle_daily` over `fct_user_lifecycle_spans`) is published as the same view
@@ -166,14 +167,16 @@ def publish(
     serving = duckdb.connect(str(tmp_file))
     try:
         serving.execute("create schema marts")
+        # the tables themselves, not views over the Parquet files' paths: a copy of the
+        # serving folder mounted at another path (a BI container) reads the same
         for name, read in reads.items():
             path = str(run_dir / Path(read).relative_to(partial)).replace("'", "''")
-            serving.execute(f"create view marts.{name} as select * from read_parquet('{path}')")
+            serving.execute(f"create table marts.{name} as select * from read_parquet('{path}')")
         for sql in portable.values():  # in the order they were built: dependencies first
             serving.execute(sql)
-        serving.execute(
+        serving.execute(  # run_dir relative to the serving folder, wherever it is mounted
             "create table publish_info as select ? as stamp, ? as run_dir, now() as published_at",
-            [stamp, str(run_dir)],
+            [stamp, run_dir.relative_to(serving_dir).as_posix()],
         )
         serving.execute("checkpoint")
     finally:

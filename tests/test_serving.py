@@ -3,6 +3,7 @@ never block or fail during a run, and personal attributes hashed or dropped."""
 
 import datetime as dt
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -88,9 +89,10 @@ def test_publish_writes_parquet_and_views_and_keeps_old_runs(tmp_path):
     # the held reader still sees its run, whole
     assert reader.execute("select count(*) from marts.t1").fetchone()[0] == 5
     third = publish(WH(tmp_path), tmp_path / "serving", "20250103T000000Z-c", keep=2)
-    # the documented limit: a reader held across `keep` publishes loses its (pruned) files
-    with pytest.raises(duckdb.IOException):
-        reader.execute("select count(*) from marts.t1").fetchone()
+    # the serving file holds its tables: a reader held across `keep` publishes, whose run
+    # folder was pruned, still reads its run
+    assert not first.run_dir.exists()
+    assert reader.execute("select count(*) from marts.t1").fetchone()[0] == 5
     # (within one process DuckDB shares an open database between connections to a path,
     # so a new connection here would see the held one's file; BI tools are other processes)
     reader.close()
@@ -164,3 +166,37 @@ def test_readers_never_fail_and_never_see_a_mix(readers_through_a_run):
             assert r["rows"] == {t: expected[t] for t in r["rows"]}
     assert len({r["stamp"] for r in observed["hold"]}) == 1  # an open reader keeps its run
     assert len({r["stamp"] for r in observed["reopen"]}) == 2  # a new reader gets the new one
+
+
+def test_a_copy_of_the_serving_folder_elsewhere_answers_through_sqlalchemy(tmp_path, small_run):
+    """As Superset or Metabase would meet it: the folder mounted at another path (the
+    original gone), read through SQLAlchemy with duckdb-engine; a reader holding the copy
+    open never blocks a later publish into the original."""
+    import sqlalchemy as sa
+
+    wh = DuckDBWarehouse(str(small_run.warehouse), "1GB")
+    original = tmp_path / "serving"
+    first = publish(wh, original, "20250101T000000Z-a")
+    mounted = tmp_path / "bi" / "mnt" / "serving"
+    shutil.copytree(original, mounted)
+    shutil.rmtree(original)
+
+    engine = sa.create_engine(f"duckdb:///{mounted / SERVING_FILE}",
+                              connect_args={"read_only": True})
+    with engine.connect() as conn:
+        inspector = sa.inspect(conn)
+        assert "serving.marts" in inspector.get_schema_names()  # database.schema
+        names = inspector.get_table_names(schema="marts") + inspector.get_view_names(
+            schema="marts")
+        assert set(names) == set(first.rows)
+        for name in names:
+            n = conn.execute(sa.text(f"select count(*) from marts.{name}")).scalar_one()
+            assert n == first.rows[name], name
+        assert conn.execute(sa.text("select run_dir from publish_info")).scalar_one() == \
+            "runs/20250101T000000Z-a"
+        # held open while the original is published again
+        second = publish(wh, original, "20250102T000000Z-b")
+        assert (original / SERVING_FILE).exists() and second.rows == first.rows
+        assert conn.execute(sa.text("select count(*) from marts.dim_users")).scalar_one() \
+            == first.rows["dim_users"]
+    engine.dispose()

@@ -496,14 +496,15 @@ th,td{border-bottom:1px solid #eee;padding:3px 10px;text-align:left}
 # --- from the serving file -----------------------------------------------------------
 
 def latest_run_dir(serving: Path) -> Path:
-    """The run folder that serving.duckdb reads (publish_info)."""
+    """The run folder of the publish serving.duckdb holds (publish_info: relative to the
+    serving folder; absolute in files published before it was)."""
     path = serving / SERVING_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: run the pipeline first "
                                 "(userops run or userops demo)")
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return Path(con.execute("select run_dir from publish_info").fetchone()[0])
+        return serving / con.execute("select run_dir from publish_info").fetchone()[0]
     finally:
         con.close()
 
