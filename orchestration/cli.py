@@ -201,19 +201,26 @@ def _cmd_generate(args, settings_config) -> Path:
 def _cmd_run(args, config, landing: Path | None, start=None, end=None,
              full_refresh=False) -> int:
     from orchestration.resources import warehouse_for
-    from orchestration.runner import dagster_ui_hint, run_pipeline
+    from orchestration.runner import HeldBack, dagster_ui_hint, run_pipeline
     from orchestration.settings import Settings
     from orchestration.summary import format_checks, format_summary, read_summary
 
     settings = Settings.build(args.config, landing, args.warehouse, config=config)
     run_log = settings.dagster_home / "logs" / "last_run.log"
     t0 = time.perf_counter()
-    with _run_log(run_log, args.verbose):
-        outcome = run_pipeline(
-            settings, start, end, full_refresh,
-            log_level="INFO" if args.verbose else "WARNING",
-            progress=None if args.quiet else sys.stderr, tracebacks=args.verbose,
-        )
+    try:
+        with _run_log(run_log, args.verbose):
+            outcome = run_pipeline(
+                settings, start, end, full_refresh,
+                log_level="INFO" if args.verbose else "WARNING",
+                progress=None if args.quiet else sys.stderr, tracebacks=args.verbose,
+            )
+    except HeldBack as held:  # one short block: why, what BI still reads, where to look
+        lines = held.lines()
+        lines[0] = f"userops: {lines[0]}"
+        sys.stderr.write("\n".join([*lines, f"  full log:   {run_log}", "  exit code:  2"])
+                         + "\n")
+        return 2
     elapsed = time.perf_counter() - t0
     log.info("pipeline finished %s .. %s in %.1f s", outcome.start, outcome.end, elapsed)
     summary = read_summary(warehouse_for(settings))

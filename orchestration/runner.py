@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import os
 import re
+import shutil
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,12 +19,15 @@ import yaml
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
 from data_quality.landing import landing_time_range
+from orchestration.assets.report import pending_dir
 from orchestration.catch_up import describe, published_days, read_ledger
 from orchestration.dbt.helpers import RUN_WINDOW_TABLE
 from orchestration.dbt.project import prune_dbt_runs
 from orchestration.definitions import DAILY_JOB, LANDING_OP, build_definitions
 from orchestration.progress import Progress, activate
+from orchestration.report.build import build_html, write_page
 from orchestration.resources import warehouse_for
+from orchestration.serving import SERVING_FILE
 from orchestration.settings import Settings, file_rules
 from orchestration.window import MODELS_OP, window_run_config, window_tags
 
@@ -32,6 +36,23 @@ log = logging.getLogger(__name__)
 
 class RunError(RuntimeError):
     pass
+
+
+class HeldBack(RunError):
+    """The run failed, so nothing was published: why (one line per failed step or
+    blocking check, with its numbers), what BI still reads, and the report that says so."""
+
+    def __init__(self, reasons: list[str], serving: str, report: Path | None) -> None:
+        self.reasons, self.serving, self.report = reasons, serving, report
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        lines = ["run held back, nothing was published"]
+        lines += [f"  stopped by: {r}" for r in self.reasons or ["see the Dagster UI"]]
+        lines.append(f"  serving:    {self.serving}")
+        if self.report is not None:
+            lines.append(f"  report:     {self.report} (marked held back, the reasons first)")
+        return lines
 
 
 @dataclass(frozen=True)
@@ -199,8 +220,6 @@ def run_pipeline(
             asset_selection=selection,
         )
     prune_dbt_runs(settings)
-    if not result.success:
-        raise RunError(_failure_message(result))
     checks = [
         CheckOutcome(
             asset="/".join(e.asset_key.path),
@@ -211,6 +230,11 @@ def run_pipeline(
         )
         for e in result.get_asset_check_evaluations()
     ]
+    if not result.success:
+        failures = step_failures(result)
+        shutil.rmtree(pending_dir(settings, result.run_id), ignore_errors=True)  # unpublished
+        raise HeldBack(failure_reasons(failures, checks), serving_state(settings),
+                       held_back_report(settings, failures, checks))
     built = warehouse_for(settings).row(f"select window_start, window_end from {RUN_WINDOW_TABLE}")
     return RunOutcome(*(built or (start, end)), checks)
 
@@ -263,20 +287,74 @@ def step_error_message(error) -> str:
     return one_line(_CLASS_PREFIX.sub("", error.message.strip()))
 
 
-def _failure_message(result) -> str:
-    msgs = []
+# a step that failed because its own blocking checks did: the checks say why
+_BLOCKED = re.compile(r"^\d+ blocking asset checks? failed")
+
+
+def step_failures(result) -> list[tuple[str, str]]:
+    """(step, its error on one line) per failed step, the ones only reporting their
+    blocking checks left out."""
+    failures = []
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             data = event.step_failure_data
             desc = data.user_failure_data.description if data.user_failure_data else None
             text = one_line(desc) if desc else step_error_message(data.error)
-            msgs.append(f"{event.step_key}: {text}")
-    for e in result.get_asset_check_evaluations():
-        if not e.passed and e.severity.value == "ERROR":  # what the check saw
-            first = e.metadata.get("first_failure") or e.metadata.get("message")
-            detail = getattr(first, "value", None) or ""
-            msgs.append(f"check {'/'.join(e.asset_key.path)}:{e.check_name} failed {detail}")
-    return "pipeline run failed:\n  " + ("\n  ".join(msgs) or "see the Dagster logs above")
+            if not _BLOCKED.match(text):
+                failures.append((event.step_key, text))
+    return failures
+
+
+def failure_reasons(failures: list[tuple[str, str]], checks: list[CheckOutcome]) -> list[str]:
+    """One line per failed step and per failed blocking (ERROR) check, with what it saw."""
+    reasons = [f"step {step}: {text}" for step, text in failures]
+    for c in checks:
+        if not c.passed and c.severity == "ERROR":
+            detail = c.metadata.get("message") or c.metadata.get("first_failure") or ""
+            reasons.append(f"check {c.asset} {c.check}" + (f": {detail}" if detail else ""))
+    return reasons
+
+
+def _published_at(settings: Settings) -> str | None:
+    """When the serving file BI reads was published (UTC), or None."""
+    path = settings.serving / SERVING_FILE
+    if not path.exists():
+        return None
+    return f"{dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def serving_state(settings: Settings) -> str:
+    """What BI reads now: the serving file's publish, or nothing."""
+    when = _published_at(settings)
+    if when is None:
+        return "nothing published yet"
+    return f"{settings.serving / SERVING_FILE} still holds the run published {when}"
+
+
+def held_back_report(settings: Settings, failures: list[tuple[str, str]],
+                     checks: list[CheckOutcome]) -> Path | None:
+    """The report of a run that published nothing, beside the serving file, marked held
+    back: the failed steps and checks first, then the warehouse's tables as the run left
+    them. None when there are no tables to show (a first run that failed early), or when
+    the warehouse cannot be read."""
+    warehouse = warehouse_for(settings)
+    try:
+        tables = set(warehouse.relations("marts"))
+    except Exception:  # noqa: BLE001 - a report is never worth hiding the run's own error
+        log.warning("no held-back report: the warehouse could not be read", exc_info=True)
+        return None
+    if not tables:
+        return None
+    rows = [{"asset": step, "check": "step failed", "passed": False, "severity": "ERROR",
+             "metadata": {"message": text}} for step, text in failures]
+    rows += [{"asset": c.asset, "check": c.check, "passed": c.passed, "severity": c.severity,
+              "metadata": {k: v for k, v in c.metadata.items()
+                           if isinstance(v, int | float | str | bool)}} for c in checks]
+    cfg = settings.config
+    page = build_html(warehouse.query, tables, rows, cfg.report.language, cfg.timezone,
+                      held_back=_published_at(settings) or "")
+    settings.serving.mkdir(parents=True, exist_ok=True)
+    return write_page(page, settings.serving)
 
 
 def dagster_ui_hint(settings: Settings, config_path: Path | None) -> str:

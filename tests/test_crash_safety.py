@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from pandas.testing import assert_frame_equal
 
-from tests.conftest import SMALL, make_settings, read_table, run
-from tests.test_incremental_equality import DAILY_TABLES
+from tests.conftest import DAILY_TABLES, SMALL, make_settings, read_table, run
 
 END = SMALL.start + dt.timedelta(days=SMALL.days - 1)
 RUN = ("import sys; from orchestration.cli import main; "

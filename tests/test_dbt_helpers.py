@@ -52,13 +52,13 @@ def test_empty_window_is_an_error():
 def test_full_refresh_reaches_every_dbt_step():
     ops = window_run_config(dt.date(2025, 1, 1), dt.date(2025, 1, 2), full_refresh=True)["ops"]
     assert ops["dbt_models"]["config"] == {
-        "start": "2025-01-01", "end": "2025-01-02", "full_refresh": True}
+        "start": "2025-01-01", "end": "2025-01-02", "full_refresh": True, "catch_up": False}
     assert ops["dbt_scored_models"]["config"] == {"full_refresh": True}
     assert set(window_run_config(dt.date(2025, 1, 1), dt.date(2025, 1, 1))["ops"]) == {
         "dbt_models"}
 
 
-def test_schedule_runs_the_day_before_once_per_day():
+def test_schedule_catches_up_through_the_day_before_once_per_day():
     from dagster import define_asset_job
 
     config = parse_config({"timezone": "Asia/Shanghai",
@@ -70,7 +70,9 @@ def test_schedule_runs_the_day_before_once_per_day():
     request = schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=tick)
                                      ).run_requests[0]
     assert request.run_key == "2025-03-09"
-    assert request.run_config["ops"]["dbt_models"]["config"]["start"] == "2025-03-09"
+    window = request.run_config["ops"]["dbt_models"]["config"]
+    assert (window["start"], window["end"], window["catch_up"]) == (None, "2025-03-09", True)
+    assert request.tags["userops/window_start"] == "catch-up"
     assert request.tags["userops/window_end"] == "2025-03-09"
 
 

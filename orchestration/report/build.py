@@ -94,7 +94,9 @@ class Report:
         if checks is None:
             s.empty = self.t("checks_none")
             return s
-        failed = [c for c in checks if not c["passed"]]
+        # what stopped the publish (ERROR) before what only warns
+        failed = sorted((c for c in checks if not c["passed"]),
+                        key=lambda c: c["severity"] != "ERROR")
         s.metrics["checks_failed"] = len(failed)
         if not failed:
             s.empty = self.t("checks_ok", n=len(checks))
@@ -431,9 +433,12 @@ class Report:
 
 
 def build_html(read: Read, tables: set[str], checks: list[dict] | None, language: str,
-               timezone: str, now: dt.datetime | None = None) -> str:
+               timezone: str, now: dt.datetime | None = None,
+               held_back: str | None = None) -> str:
     """The whole page. `tables`: the names in schema marts; `checks`: this run's check
-    results (asset, check, passed, severity, metadata), or None when not known."""
+    results (asset, check, passed, severity, metadata), or None when not known.
+    `held_back`: the run published nothing; when the serving file's run was published
+    (None: never), for a banner above everything."""
     import plotly.offline
 
     r = Report(read, tables, language)
@@ -462,9 +467,19 @@ def build_html(read: Read, tables: set[str], checks: list[dict] | None, language
  · {html.escape(r.t('generated'))} {now:%Y-%m-%d %H:%M} ({html.escape(timezone)})</p>
 <nav>{' · '.join(f'<a href="#s-{s.key}">{html.escape(s.title)}</a>' for s in sections)}</nav>
 </header>
+{_held_back_html(r, held_back)}
 {body}
 </body></html>
 """
+
+
+def _held_back_html(r: Report, published: str | None) -> str:
+    if published is None:
+        return ""
+    serving = (r.t("held_back_nothing") if published == "" else
+               r.t("held_back_serving", when=published))
+    return (f'<section id="s-held-back" data-section="held_back" class="held"><p>'
+            f'{html.escape(r.t("held_back", serving=serving))}</p></section>')
 
 
 def _section_html(s: Section, r: Report) -> str:
@@ -490,6 +505,7 @@ nav{font-size:13px;margin:6px 0 10px}nav a{color:#2a5db0;text-decoration:none}
 table{border-collapse:collapse;font-size:13px;margin-top:8px}
 th,td{border-bottom:1px solid #eee;padding:3px 10px;text-align:left}
 #s-checks table td:first-child{font-weight:bold;color:#b02a2a}
+.held{background:#fdecea;border:1px solid #b02a2a;padding:4px 12px;font-weight:bold}
 """
 
 
@@ -512,6 +528,11 @@ def latest_run_dir(serving: Path) -> Path:
 def write_report(page: str, run_dir: Path, serving: Path) -> Path:
     """The page into the run folder and, swapped in whole, as serving/report.html."""
     (run_dir / REPORT_FILE).write_text(page, encoding="utf-8")
+    return write_page(page, serving)
+
+
+def write_page(page: str, serving: Path) -> Path:
+    """The page as serving/report.html, swapped in whole."""
     partial = serving / f".{REPORT_FILE}.partial"
     partial.write_text(page, encoding="utf-8")
     os.replace(partial, serving / REPORT_FILE)

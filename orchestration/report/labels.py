@@ -14,6 +14,14 @@ TEXT: dict[str, tuple[str, str]] = {
                    "is worth a look.",
                    "本次运行未通过的检查；ERROR 会阻止发布，WARN 需要留意。"),
     "checks_ok": ("All {n} checks passed.", "全部 {n} 项检查通过。"),
+    "held_back": ("Held back: this run published nothing. {serving} The tables below are "
+                  "the warehouse's as this run left them, not published; the reasons are "
+                  "the failed checks and steps first.",
+                  "已暂缓发布：本次运行未发布任何数据。{serving} 以下图表为本次运行后仓库中的数据，"
+                  "尚未发布；原因见最先列出的未通过检查与步骤。"),
+    "held_back_serving": ("BI still reads the run published {when}.",
+                          "BI 仍读取 {when} 发布的数据。"),
+    "held_back_nothing": ("Nothing has been published yet.", "尚未发布过任何数据。"),
     "checks_none": ("No check results were recorded with this report.",
                     "本报告没有记录检查结果。"),
     "active": ("Active users", "活跃用户"),
