@@ -36,6 +36,9 @@ class Entity:
 
 
 ORDER_STATUSES = ("paid", "refunded", "cancelled")
+ASSIGNMENTS = ("treatment", "holdout")
+# withheld: a holdout user the team did not contact, as the export asked
+CONTACT_STATUSES = ("sent", "delivered", "failed", "withheld")
 
 ENTITIES: dict[str, Entity] = {
     e.name: e
@@ -91,6 +94,22 @@ ENTITIES: dict[str, Entity] = {
             "channel_costs",
             (Column("date", "date"), Column("channel", "id"), Column("spend", "amount")),
             key=("date", "channel"),
+            optional=True,
+        ),
+        Entity(  # what the team did with the worklist (README, Closing the loop)
+            "contacts",
+            (
+                Column("contact_id", "id"),
+                Column("user_id", "id"),
+                Column("action_key", "id"),  # scheme:segment of the worklist, or a campaign
+                Column("sent_time", "timestamp"),
+                Column("assignment", "enum", allowed=ASSIGNMENTS),
+                Column("status", "enum", allowed=CONTACT_STATUSES),
+                Column("channel", "string", required=False),
+                Column("cost", "amount", required=False),
+                Column("action_id", "string", required=False),
+            ),
+            key=("contact_id",),
             optional=True,
         ),
     )

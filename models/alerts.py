@@ -24,6 +24,7 @@ ALERTS: dict[str, str] = {
     "high_risk_share_jump": "share of high-risk users jumped since the previous scoring",
     "bounced_only_spike": "spike in bounced-only (pseudo-active) users",
     "campaign_heavy_day": "most engaged visits of the day came from campaign traffic",
+    "action_not_working": "a worklist action measured against its holdout: no effect or harmful",
 }
 
 
@@ -211,6 +212,23 @@ def campaign_alerts(days: pd.DataFrame, first: dt.date, last: dt.date,
                               f"{share:.0%} of {int(row.engaged_visits)} engaged visits came "
                               f"with a campaign (> {t.campaign_share_max:.0%}); the engagement "
                               "trend leaves them out"))
+    return out
+
+
+def action_alerts(outcomes: pd.DataFrame, day: dt.date) -> list[Firing]:
+    """Actions whose measured verdict (overall rows of fct_action_outcomes, one window)
+    is no effect or harmful, judged on `day`."""
+    out = []
+    for row in outcomes.itertuples(index=False):
+        if row.verdict not in ("no effect", "harmful"):
+            continue
+        out.append(Firing(
+            day, "action_not_working", row.action_key, float(row.return_uplift), 0.0,
+            f"action {row.action_key}: {row.verdict}, return uplift "
+            f"{row.return_uplift * 100:+.1f} points (95 % interval "
+            f"{row.return_uplift_low * 100:+.1f} to {row.return_uplift_high * 100:+.1f}) within "
+            f"{row.outcome_days} days, {row.treated_users} treated vs "
+            f"{row.holdout_users} held out"))
     return out
 
 

@@ -108,6 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the deployment stands: published days, holes, the last run, the next tick")
     st.add_argument("--json", action="store_true", help="as JSON, for monitoring")
 
+    ex = sub.add_parser(
+        "export-actions", parents=[common],
+        help="the day's worklist with its holdout, for the tools that send messages")
+    ex.add_argument("--out", type=Path, required=True, help="a .csv or .parquet file")
+    ex.add_argument("--date", type=_date, default=None,
+                    help="the worklist's day (default: the latest published)")
+    ex.add_argument("--scheme", default=None,
+                    help="one scheme of the playbook: lifecycle, churn_risk, rfm11, ...")
+    ex.add_argument("--limit", type=int, default=None, help="the first N of the queue")
+    ex.add_argument("--serving", type=Path, default=None,
+                    help="serving folder (default: paths.serving, beside the warehouse)")
+
     cd = sub.add_parser(
         "load-cdnow", parents=[common], help="write the CDNOW transactions as an orders landing"
     )
@@ -249,6 +261,30 @@ def _cmd_report(args, config) -> int:
     return 0
 
 
+def _cmd_export_actions(args, config) -> int:
+    import duckdb
+
+    from orchestration.actions_export import worklist, write_export
+    from orchestration.serving import SERVING_FILE
+    from orchestration.settings import Settings
+
+    settings = Settings.build(args.config, None, args.warehouse, config=config)
+    path = (args.serving or settings.serving).absolute() / SERVING_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run the pipeline first")
+    con = duckdb.connect(str(path), read_only=True)  # the published worklist, not the live one
+    try:
+        rows = worklist(lambda sql, params=None: con.execute(sql, params or []).df(),
+                        args.date, args.scheme, args.limit)
+    finally:
+        con.close()
+    out = write_export(rows, args.out)
+    held = int((rows["assignment"] == "holdout").sum())
+    sys.stdout.write(f"wrote {len(rows):,} actions ({held:,} holdout: not to be contacted) "
+                     f"to {out}\n")
+    return 0
+
+
 def _cmd_status(args, config) -> int:
     from orchestration.settings import Settings
     from orchestration.status import format_status, read_status, status_json
@@ -281,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_report(args, config)
         if args.command == "status":
             return _cmd_status(args, config)
+        if args.command == "export-actions":
+            return _cmd_export_actions(args, config)
         if args.command == "demo":
             if not (args.landing / "events").is_dir():
                 args.out = args.landing

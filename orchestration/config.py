@@ -276,7 +276,7 @@ class WarningsConfig(_Strict):
 
 AlertName = Literal[
     "decline_rule", "quick_ratio_low", "net_growth_negative", "channel_unstable",
-    "high_risk_share_jump", "bounced_only_spike", "campaign_heavy_day",
+    "high_risk_share_jump", "bounced_only_spike", "campaign_heavy_day", "action_not_working",
 ]
 
 
@@ -299,6 +299,34 @@ class AlertsConfig(_Strict):
         description="environment variable holding the webhook URL; unset = no notification")
     notify_max_age_days: int = Field(
         default=7, ge=0, description="older firings (a backfill's) are recorded, not posted")
+
+
+class LoopConfig(_Strict):
+    """Closing the loop: holdouts in the worklist and the measured effect of actions."""
+
+    holdout_share: float = Field(
+        default=0.1, ge=0, lt=1,
+        description="share of each action's users held out (not contacted), by a stable hash")
+    assignment_period_days: int = Field(
+        default=28, ge=1,
+        description="a user keeps its group for an action this long (periods from a Monday)")
+    outcome_days: list[int] = Field(
+        default_factory=lambda: [14, 30],
+        description="windows after the first contact in which return, conversion and "
+        "revenue count; the first is the one the verdict and the worklist use")
+    min_users: int = Field(
+        default=50, ge=1, description="per group: fewer users whose window elapsed, no verdict")
+    min_effect: float = Field(
+        default=0.02, gt=0, lt=1,
+        description="the smallest return uplift worth having: 'no effect' once the interval "
+        "rules it out")
+
+    @field_validator("outcome_days")
+    @classmethod
+    def _windows(cls, days: list[int]) -> list[int]:
+        if not days or any(d < 1 or d > 366 for d in days) or len(set(days)) != len(days):
+            raise ValueError("outcome_days: one or more distinct windows of 1-366 days")
+        return days
 
 
 class PrivacyConfig(_Strict):
@@ -410,6 +438,7 @@ class UseropsConfig(_Strict):
     warnings: WarningsConfig = WarningsConfig()
     alerts: AlertsConfig = AlertsConfig()
     privacy: PrivacyConfig = PrivacyConfig()
+    loop: LoopConfig = LoopConfig()
     incremental: IncrementalConfig = IncrementalConfig()
     landing: LandingConfig = LandingConfig()
     quality: QualityConfig = QualityConfig()
@@ -467,6 +496,7 @@ class UseropsConfig(_Strict):
             **{f"special_{k}": v for k, v in self.special_users.model_dump().items()},
             **{f"warning_{k}": v for k, v in self.warnings.model_dump().items()},
             "page_view_event": a.page_view_event,
+            **{f"loop_{k}": v for k, v in self.loop.model_dump().items()},
         }
 
 

@@ -19,6 +19,7 @@ from orchestration.assets.alerts import build_alert_checks, build_alerts_asset
 from orchestration.assets.coverage import no_missing_days
 from orchestration.assets.experiments import build_experiment_assets
 from orchestration.assets.landing import LANDING_OP, build_landing_asset
+from orchestration.assets.loop import build_outcomes_asset
 from orchestration.assets.publish import build_publish_asset
 from orchestration.assets.quality import build_quality_checks
 from orchestration.assets.report import REPORT_KEY, build_report_asset
@@ -49,8 +50,9 @@ def build_definitions(settings: Settings) -> Definitions:
     readout = build_experiment_assets(settings)
     checks = build_alert_checks(settings)
     value_assets = build_value_assets(settings)
+    outcomes = build_outcomes_asset(settings)
     alerts = build_alerts_asset(settings)
-    built = [dbt_models, dbt_scored, readout, *value_assets, alerts]
+    built = [dbt_models, dbt_scored, readout, *value_assets, outcomes, alerts]
     marts = sorted({k for a in built for k in a.keys if k.path[0] == "marts"}, key=str)
     report = build_report_asset(settings, marts)
     publish = build_publish_asset(settings, [*marts, REPORT_KEY])

@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sample_data.team import simulate_team
+
 log = logging.getLogger(__name__)
 
 # channel -> (share of signups, quality label, daily visit probability, mean lifetime days)
@@ -68,6 +70,7 @@ class GeneratorParams:
     return_rate: float = 0.2  # share of churned users who come back
     spike_day: int | None = None  # default: 60 % into the range
     outage_day: int | None = None  # a day on which almost nobody can use the product
+    team: bool = True  # the simulated team's contacts, holdouts and effects (sample_data/team.py)
 
 
 @dataclass
@@ -79,6 +82,8 @@ class GeneratedData:
     channel_costs: pd.DataFrame
     truth: pd.DataFrame
     spike_date: dt.date
+    contacts: pd.DataFrame | None = None
+    action_effects: pd.DataFrame | None = None
 
 
 def _users(p: GeneratorParams, rng: np.random.Generator) -> pd.DataFrame:
@@ -260,7 +265,19 @@ def generate(p: GeneratorParams) -> GeneratedData:
         ord_parts.append(od)
     events = _events_frame(pa.concat_tables(ev_parts))
     orders = pd.concat([o for o in ord_parts if len(o)], ignore_index=True)
-    return _finish(p, u, events, orders)
+    if not p.team:
+        return _finish(p, u, events, orders)
+    team = simulate_team(p.start, p.days, p.seed, u)
+    if len(team.events):
+        caused = team.events.assign(event_time=pd.to_datetime(team.events["event_time"]))
+        events = pd.concat([events, caused.astype({"event_time": events["event_time"].dtype})],
+                           ignore_index=True).sort_values("event_time", kind="stable",
+                                                          ignore_index=True)
+    if len(team.orders):
+        orders = pd.concat([orders, team.orders], ignore_index=True)
+    data = _finish(p, u, events, orders)
+    data.contacts, data.action_effects = team.contacts, team.effects
+    return data
 
 
 def _finish(p: GeneratorParams, u: pd.DataFrame, events: pd.DataFrame,
@@ -324,7 +341,14 @@ def write_landing(data: GeneratedData, out: Path, params: GeneratorParams) -> di
     assignments["assigned_time"] = pd.to_datetime(assignments["assigned_time"], utc=True)
     assignments.to_csv(out / "experiment_assignments" / "assignments.csv", index=False)
     data.channel_costs.to_csv(out / "channel_costs" / "channel_costs.csv", index=False)
-    for sub in ("events", "users", "orders", "experiment_assignments", "channel_costs"):
+    if data.contacts is not None and len(data.contacts):
+        (out / "contacts").mkdir(exist_ok=True)
+        data.contacts.to_csv(out / "contacts" / "contacts.csv", index=False)
+        data.action_effects.to_csv(out / "_truth" / "action_effects.csv", index=False)
+    for sub in ("events", "users", "orders", "experiment_assignments", "channel_costs",
+                "contacts"):
+        if not (out / sub).is_dir():
+            continue
         # the landing's mark of whole files (as Hadoop's): read at once, no settle wait
         (out / sub / "_SUCCESS").touch()
     data.truth.to_parquet(out / "_truth" / "users_truth.parquet", index=False)

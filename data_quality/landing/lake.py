@@ -37,6 +37,7 @@ PART_OF = {
     "orders": "cast(cast(order_time as date) as varchar)",
     "experiment_assignments": "cast(cast(assigned_time as date) as varchar)",
     "channel_costs": 'cast("date" as varchar)',
+    "contacts": "cast(cast(sent_time as date) as varchar)",
     QUARANTINE: "entity",
 }
 assert set(PART_OF) == {*ENTITIES, QUARANTINE}

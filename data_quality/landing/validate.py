@@ -118,7 +118,10 @@ def _column_checks(col: Column, kind: str | None, rules: ValidationRules
                if kind in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT",
                            "HUGEINT", "UBIGINT", "UINTEGER") or kind.startswith("DECIMAL")
                else f"try_cast(trim({text}, {WHITESPACE}) as double)")
-        checks.append((f"({null} or {num} is null or not isfinite({num}))", "bad_amount"))
+        bad = f"({num} is null or not isfinite({num}))"
+        # an optional amount may be missing, not malformed
+        checks.append((f"({null} or {bad})" if col.required else f"(not {null} and {bad})",
+                       "bad_amount"))
         checks.append((f"({num} < 0)", "negative_amount"))
         return checks, num
     if col.kind == "enum":

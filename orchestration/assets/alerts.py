@@ -25,6 +25,7 @@ from dagster import (
 )
 
 from models import alerts as rules
+from orchestration.assets.loop import OUTCOMES_KEY, OUTCOMES_TABLE
 from orchestration.assets.value import RUNS_KEY
 from orchestration.dbt.helpers import RUN_WINDOW_TABLE
 from orchestration.notify import post_alert
@@ -93,8 +94,13 @@ def evaluate(warehouse: Warehouse, settings: Settings) -> tuple[list[rules.Firin
         "sum(engaged_visits_without_campaign) as engaged_visits_without_campaign "
         "from intermediate.int_user_days where activity_date between ? and ? "
         "group by activity_date order by activity_date", [first, last])
+    outcomes = warehouse.query(
+        f"select * from {OUTCOMES_TABLE} where cohort_week is null and channel = 'all' "
+        "and outcome_days = ?", [settings.config.loop.outcome_days[0]]) \
+        if warehouse.exists(OUTCOMES_TABLE) else pd.DataFrame(columns=["verdict"])
     firings = [
         *rules.growth_alerts(growth, grain, first, last, t),
+        *rules.action_alerts(outcomes, last),
         *rules.channel_alerts(signups, last, t),
         *rules.risk_share_alert(runs[runs["snapshot_date"].notna()], t),
         *rules.bounced_only_alerts(daily, first, last, t),
@@ -199,7 +205,7 @@ def build_alerts_asset(settings: Settings):
         deps=[AssetKey(["marts", "fct_growth_accounting"]),
               AssetKey(["marts", "fct_active_users_daily"]),
               AssetKey(["intermediate", "int_user_cohorts"]),
-              AssetKey(["intermediate", "int_user_days"]), RUNS_KEY],
+              AssetKey(["intermediate", "int_user_days"]), RUNS_KEY, OUTCOMES_KEY],
         check_specs=specs,
         group_name="alerts",
         kinds={"python", "duckdb"},

@@ -5,6 +5,7 @@ import os
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, ResourceParam, asset
 
+from orchestration.actions_export import publish_worklist
 from orchestration.assets.report import pending_dir
 from orchestration.catch_up import record_publish
 from orchestration.dbt.helpers import RUN_WINDOW_TABLE
@@ -47,11 +48,15 @@ def build_publish_asset(settings: Settings, mart_keys: list[AssetKey]):
             f"select window_start, window_end, full_build from {RUN_WINDOW_TABLE}")
         with warehouse.connect() as con:  # the days a catching-up run need not build again
             record_publish(con, context.run_id, start, end, bool(full_build))
+        worklist = []
+        if "user_actions" in result.rows:  # the day's worklist for the sending tools
+            worklist = publish_worklist(warehouse.query, settings.serving)
         return MaterializeResult(metadata={
             "serving_file": str(result.serving_file),
             "parquet_dir": str(result.run_dir),
             "stamp": stamp,
             "tables": len(result.rows),
+            "worklist": ", ".join(str(p) for p in worklist),
             **{f"rows_{k}": v for k, v in result.rows.items()},
         })
 

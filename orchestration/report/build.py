@@ -432,6 +432,46 @@ class Report:
         return s
 
 
+    def loop(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("loop")
+        df = self.frame("fct_action_outcomes", """
+            select action_key, outcome_days, treated_users, holdout_users, holdout_share,
+                return_uplift, return_uplift_low, return_uplift_high, conversion_uplift,
+                conversion_uplift_low, conversion_uplift_high, verdict
+            from marts.fct_action_outcomes
+            where cohort_week is null and channel = 'all'
+              and outcome_days = (select min(outcome_days) from marts.fct_action_outcomes)
+            order by action_key""")
+        if df.empty:
+            s.empty = self.t("no_loop")
+            return s
+        points = df["return_uplift"] * 100
+        fig = go.Figure()
+        fig.add_scatter(
+            x=points, y=df["action_key"], mode="markers", name=self.t("return_uplift"),
+            error_x={"type": "data", "symmetric": False,
+                     "array": df["return_uplift_high"] * 100 - points,
+                     "arrayminus": points - df["return_uplift_low"] * 100})
+        fig.add_vline(x=0, line_dash="dot")
+        s.charts.append(_figure_html(fig, "loop", 0))
+        s.metrics["actions_measured"] = len(df)
+        s.metrics["working"] = int((df["verdict"] == "works").sum())
+        rows = pd.DataFrame({
+            "action": df["action_key"], "treated": df["treated_users"],
+            "holdout": df["holdout_users"],
+            "return": [f"{u:+.1f}" for u in points],
+            "interval": [f"{lo * 100:+.1f} .. {hi * 100:+.1f}" for lo, hi in
+                         zip(df["return_uplift_low"], df["return_uplift_high"], strict=True)],
+            "conversion": [f"{u * 100:+.1f}" for u in df["conversion_uplift"]],
+            "verdict": df["verdict"]})
+        s.tables.append(_table(rows, [self.t(k) for k in (
+            "action_key", "treated", "holdout", "return_uplift", "interval",
+            "conversion_uplift", "verdict")]))
+        return s
+
+
 def build_html(read: Read, tables: set[str], checks: list[dict] | None, language: str,
                timezone: str, now: dt.datetime | None = None,
                held_back: str | None = None) -> str:
@@ -444,7 +484,7 @@ def build_html(read: Read, tables: set[str], checks: list[dict] | None, language
     r = Report(read, tables, language)
     sections = [r.checks(checks)]
     for build in (r.active, r.sources, r.tiers, r.growth, r.retention, r.lifecycle, r.channels,
-                  r.funnel, r.revenue, r.rfm, r.churn):
+                  r.funnel, r.revenue, r.rfm, r.churn, r.loop):
         try:
             sections.append(build())
         except Exception as exc:  # one broken section must not lose the others

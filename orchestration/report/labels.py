@@ -124,6 +124,24 @@ TEXT: dict[str, tuple[str, str]] = {
     "probability": ("churn probability", "流失概率"),
     "value": ("value", "价值"),
     "segment": ("segment", "分层"),
+    "loop": ("Did it work?", "行动效果（闭环）"),
+    "loop_how": ("Each worklist action against its holdout: the users held out were not "
+                 "contacted, so the difference in the share who came back within the window "
+                 "is the action's effect (points, with its 95 % interval; Newcombe's method). "
+                 "A verdict needs enough users in both groups.",
+                 "每项行动与其对照组比较：对照组用户未被触达，窗口内回访比例之差即行动效果"
+                 "（百分点，95% 置信区间，Newcombe 方法）。两组用户都足够多才给出结论。"),
+    "no_loop": ("No contacts landed yet: export the worklist (userops export-actions), send "
+                "it, and land what was done under contacts/.",
+                "尚未落地触达记录：导出行动清单（userops export-actions），执行后把触达记录放入 "
+                "contacts/。"),
+    "action_key": ("action", "行动"),
+    "treated": ("treated", "实验组"),
+    "holdout": ("holdout", "对照组"),
+    "return_uplift": ("return uplift (points)", "回访提升（百分点）"),
+    "interval": ("95 % interval", "95% 区间"),
+    "conversion_uplift": ("conversion uplift (points)", "转化提升（百分点）"),
+    "verdict": ("verdict", "结论"),
     "severity": ("severity", "级别"),
     "check": ("check", "检查"),
     "table": ("table", "表"),

@@ -6,8 +6,15 @@
     seed rfm_segment_actions (scheme, segment). reason names the layer with its numbers;
     expected_value is the revenue at risk (churn probability x CLV over the long horizon)
     for the churn-risk and declining / churned rows, else the CLV, null where no CLV was
-    fitted. Order of the day (queue_rank, and action_rank within a user): playbook
-    priority (1 first), then expected value (high first), then churn probability. -#}
+    fitted. Closing the loop: action_key (scheme:segment), the suggested channel, the
+    stable action_id and the assignment (holdout by a hash of user, action key and
+    assignment period against loop_holdout_share: never to be contacted); once an action
+    has a measured effect (fct_action_outcomes, the first outcome window, every week and
+    channel), its return uplift, verdict and expected_incremental_value (the revenue uplift
+    per user). Order of the day (queue_rank, and action_rank within a user): playbook
+    priority (1 first), then actions measured not to work (no effect, harmful) last, then
+    the measured incremental value (high first, where known), then expected value (high
+    first), then churn probability. -#}
 
 {%- set w = var('engagement_window_days') | int %}
 
@@ -82,6 +89,8 @@ valued as (
         l.user_id,
         l.scheme,
         l.segment,
+        l.scheme || ':' || l.segment as action_key,
+        p.channel,
         l.scheme_order,
         p.segment_name_zh,
         p.segment_name_en,
@@ -104,6 +113,32 @@ valued as (
     inner join users as u on l.user_id = u.user_id
     inner join {{ ref('rfm_segment_actions') }} as p
         on p.scheme = l.scheme and p.segment = l.segment
+),
+
+measured as (
+    select action_key, return_uplift, verdict, revenue_uplift
+    from {{ source('marts', 'fct_action_outcomes') }}
+    where cohort_week is null and channel = 'all'
+        and outcome_days = {{ var('loop_outcome_days')[0] }}
+),
+
+assigned as (
+    select
+        v.*,
+        {{ assignment_period('v.snapshot_date') }} as assignment_period,
+        m.return_uplift as measured_return_uplift,
+        m.verdict as measured_verdict,
+        case when m.verdict in ('works', 'no effect', 'harmful') then m.revenue_uplift end
+            as expected_incremental_value
+    from valued as v
+    left join measured as m on v.action_key = m.action_key
+),
+
+keyed as (
+    select
+        assigned.*,
+        {{ unit_text('user_id', 'action_key', 'assignment_period') }} as unit_text
+    from assigned
 )
 
 select
@@ -111,6 +146,12 @@ select
     user_id,
     scheme,
     segment,
+    action_key,
+    substr(md5(unit_text), 1, 16) as action_id,
+    assignment_period,
+    case when {{ unit_hash('unit_text') }} < {{ var('loop_holdout_share') }}
+        then 'holdout' else 'treatment' end as assignment,
+    channel,
     segment_name_zh,
     segment_name_en,
     goal,
@@ -120,12 +161,18 @@ select
     case when expected_value is not null then value_kind end as value_kind,
     expected_value,
     churn_probability,
+    measured_return_uplift,
+    measured_verdict,
+    expected_incremental_value,
     cast(row_number() over (
         partition by user_id
-        order by priority, expected_value desc nulls last, scheme_order, segment
+        order by priority, {{ not_working('measured_verdict') }},
+            expected_incremental_value desc nulls last, expected_value desc nulls last,
+            scheme_order, segment
     ) as bigint) as action_rank,
     cast(row_number() over (
-        order by priority, expected_value desc nulls last, churn_probability desc nulls last,
-            user_id, scheme_order, segment
+        order by priority, {{ not_working('measured_verdict') }},
+            expected_incremental_value desc nulls last, expected_value desc nulls last,
+            churn_probability desc nulls last, user_id, scheme_order, segment
     ) as bigint) as queue_rank
-from valued
+from keyed
