@@ -96,7 +96,7 @@ ENTITIES: dict[str, Entity] = {
             key=("date", "channel"),
             optional=True,
         ),
-        Entity(  # what the team did with the worklist (README, Closing the loop)
+        Entity(  # what the team did with the worklist (docs/LOOP.md)
             "contacts",
             (
                 Column("contact_id", "id"),

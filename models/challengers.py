@@ -1,6 +1,6 @@
 """Churn challengers: candidates, rolling-origin backtests, calibration, the champion.
 
-Candidates (README "Churn models"):
+Candidates (docs/CHURN.md):
 - `recency`: P(churn) from days since the last active day alone (logistic on
   log(1 + days)), fitted on the labelled training rows: the baseline.
 - `bgnbd`, `pareto_nbd`: the BTYD models fitted on every user's summary as of the

@@ -1,4 +1,4 @@
-"""The day's worklist for the tools that send messages (README, Closing the loop).
+"""The day's worklist for the tools that send messages (docs/LOOP.md).
 
 One row per user and action with its stable action_id, the action key, the suggested
 channel, the reason and the assignment: a holdout row says plainly that the user must not

@@ -94,10 +94,10 @@ def format_summary(
         lines.append(f"model fallback:   {line}")
     lines.append(f"warehouse:        {warehouse}  (live: not for BI)")
     if serving is not None:
-        lines.append(f"for BI tools:     {serving / SERVING_FILE}  (read-only; README)")
+        lines.append(f"for BI tools:     {serving / SERVING_FILE}  (read-only; docs/BI.md)")
     marts = [t for t in s.tables if t.startswith("marts.")]
     lines.append(f"tables:           {len(marts)} marts, {len(s.tables) - len(marts)} "
-                 "intermediate (README, Tables)")
+                 "intermediate (docs/TABLES.md)")
     if serving is not None and (serving / REPORT_FILE).exists():
         lines.append(f"report:           {serving / REPORT_FILE}  (userops report --open)")
     lines.append(f"Dagster UI:       {ui_hint}")

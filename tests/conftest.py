@@ -114,6 +114,9 @@ DAILY_TABLES = {
     "marts.user_actions": "queue_rank",
     "intermediate.int_churn_backtest_summaries": "cutoff_date, user_id",
     "marts.churn_model_calibration": "snapshot_date, candidate, bin",
+    "intermediate.int_action_units": "user_id, action_key, assignment_period",
+    "marts.fct_contact_issues": "issue",
+    "marts.fct_action_outcomes": "action_key, cohort_week, channel, outcome_days",
 }
 
 

@@ -1,5 +1,6 @@
 """One source for each default: orchestration/config.py. The copies a user reads or dbt
-runs with (userops.yaml, the README's table, dbt_project.yml's vars) must say the same."""
+runs with (userops.yaml, docs/CONFIGURATION.md's table, dbt_project.yml's vars) must say the
+same."""
 
 import re
 from pathlib import Path
@@ -13,7 +14,7 @@ DEFAULTS = UseropsConfig()
 
 
 def _plain(value):
-    """A config value as YAML would write it, for comparison with a README cell."""
+    """A config value as YAML would write it, for comparison with a table cell."""
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "__fspath__"):
@@ -46,10 +47,8 @@ def test_userops_yaml_states_every_default_but_the_demo_paths():
             assert set(data.get(section, {})) == set(values), section
 
 
-def _readme_rows() -> list[tuple[list[str], list[str]]]:
-    text = (ROOT / "README.md").read_text()
-    block = text[text.index("## Configuration"):]
-    block = block[:block.index("\n## ", 3)]
+def _documented_rows() -> list[tuple[list[str], list[str]]]:
+    block = (ROOT / "docs" / "CONFIGURATION.md").read_text()
     rows = []
     for line in block.splitlines():
         if not line.startswith("| `"):
@@ -75,10 +74,10 @@ def _same(cell: str, value) -> bool:
     return cell == str(value)
 
 
-def test_readme_table_states_the_defaults():
+def test_the_configuration_page_states_the_defaults():
     config = DEFAULTS.model_dump()
     checked = 0
-    for keys, cells in _readme_rows():
+    for keys, cells in _documented_rows():
         if cells == ["data/..."]:  # the two data paths, abbreviated on purpose
             assert keys == ["paths.landing", "paths.warehouse"]
             continue
@@ -87,6 +86,7 @@ def test_readme_table_states_the_defaults():
             value = config
             for part in key.split("."):
                 value = value[part]
-            assert _same(cell, value), f"README says {key} = {cell}, config.py {value!r}"
+            assert _same(cell, value), \
+                f"docs/CONFIGURATION.md says {key} = {cell}, config.py {value!r}"
             checked += 1
     assert checked >= 60  # the table covers the settings, not a handful of them
