@@ -65,11 +65,12 @@ def write_export(rows: pd.DataFrame, out: Path) -> Path:
 
 
 def publish_worklist(query: Callable[..., pd.DataFrame], serving: Path) -> list[Path]:
-    """The latest worklist as serving/actions/actions_<day>.csv and .parquet."""
-    rows = worklist(query)
-    day = rows["snapshot_date"].iloc[0] if len(rows) else None
-    if day is None:
+    """The latest worklist as serving/actions/actions_<day>.csv and .parquet (none while
+    it is empty)."""
+    if query("select count(*) as n from marts.user_actions")["n"].iloc[0] == 0:
         return []
+    rows = worklist(query)
+    day = rows["snapshot_date"].iloc[0]
     folder = Path(serving) / ACTIONS_DIR
     return [write_export(rows, folder / f"actions_{day}{suffix}")
             for suffix in (".csv", ".parquet")]

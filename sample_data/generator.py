@@ -277,6 +277,8 @@ def generate(p: GeneratorParams) -> GeneratedData:
         orders = pd.concat([orders, team.orders], ignore_index=True)
     data = _finish(p, u, events, orders)
     data.contacts, data.action_effects = team.contacts, team.effects
+    # a churned user an action brought back was active that day: the truth says so
+    data.truth["caused_visit_date"] = pd.to_datetime(data.truth["user_id"].map(team.caused))
     return data
 
 

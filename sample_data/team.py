@@ -48,6 +48,7 @@ class Team:
     contacts: pd.DataFrame
     events: pd.DataFrame  # the visits the actions caused
     orders: pd.DataFrame
+    caused: dict[str, dt.date]  # user -> the day of the visit an action caused
     effects: pd.DataFrame  # per action: units and the true uplifts
 
 
@@ -76,6 +77,7 @@ def simulate_team(start: dt.date, days: int, seed: int, users: pd.DataFrame,
 def _units_to_rows(start: dt.date, users: pd.DataFrame, units: list, rng: np.random.Generator,
                    holdout_share: float, period_days: int) -> Team:
     contacts, events, orders, per_action = [], [], [], {a.key: [] for a in ACTIONS}
+    caused: dict[str, dt.date] = {}
     user_ids = users["user_id"].to_numpy()
     platform = users["platform"].to_numpy()
     origin = pd.Timestamp(start, tz="UTC")
@@ -98,6 +100,7 @@ def _units_to_rows(start: dt.date, users: pd.DataFrame, units: list, rng: np.ran
         })
         if treated and delivered and responds:
             events += _visit(origin, n, uid, platform[i], visit_day, action.buys, rng)
+            caused[uid] = start + dt.timedelta(days=visit_day)
             if action.buys:
                 orders.append({
                     "order_id": f"oL{n:07d}", "user_id": uid,
@@ -109,7 +112,8 @@ def _units_to_rows(start: dt.date, users: pd.DataFrame, units: list, rng: np.ran
         "true_return_uplift": float(np.mean(hits)) if hits else 0.0,
         "true_conversion_uplift": float(np.mean(hits)) if hits and action.buys else 0.0,
     } for action in ACTIONS for key, hits in [(action.key, per_action[action.key])]])
-    return Team(pd.DataFrame(contacts), pd.DataFrame(events), pd.DataFrame(orders), effects)
+    return Team(pd.DataFrame(contacts), pd.DataFrame(events), pd.DataFrame(orders), caused,
+                effects)
 
 
 def _visit(origin: pd.Timestamp, n: int, uid: str, plat: str, day: int, buys: bool,

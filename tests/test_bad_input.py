@@ -215,7 +215,7 @@ def test_a_landed_file_overwritten_with_garbage_keeps_its_rows(tmp_path):
 
 
 def test_cli_reports_a_bad_file_without_a_traceback(tmp_path, capsys):
-    """quality.unreadable_files: fail stops the run with one line naming the file."""
+    """quality.unreadable_files: fail stops the run with one short block naming the file."""
     landing = tmp_path / "landing"
     (landing / "events").mkdir(parents=True)
     (landing / "events" / "truncated.parquet").write_bytes(_parquet_bytes()[:-40])
@@ -224,7 +224,10 @@ def test_cli_reports_a_bad_file_without_a_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2
     assert "truncated.parquet" in err and "Traceback" not in err
-    assert len(err.strip().splitlines()) == 1, err
+    lines = err.strip().splitlines()
+    assert lines[0] == "userops: run held back, nothing was published" and len(lines) <= 6, err
+    assert lines[1].startswith("  stopped by: step raw_landing: unreadable landing files "
+                               "(quality.unreadable_files: fail): events/truncated.parquet")
 
 
 def test_cli_lands_the_day_around_an_unreadable_file(tmp_path, capsys):

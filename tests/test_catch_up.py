@@ -104,7 +104,7 @@ def test_downtime_and_a_held_back_day_are_caught_up_with_no_hole_left(
     # that days 7..9 are left out (10..11 are its lookback), and the publish is held back
     _copy_events(full, live, D[6:12])
     caplog.set_level(logging.WARNING)
-    with pytest.raises(RunError, match=r"no_missing_days failed the daily tables have no "
+    with pytest.raises(RunError, match=r"no_missing_days: the daily tables have no "
                        r"rows for 2025-03-07 \.\. 2025-03-09 \(3 days\)"):
         run(settings, D[11], D[11])
     assert "leaves 2025-03-07 .. 2025-03-09 (3 days) without rows" in caplog.text

@@ -58,9 +58,12 @@ def test_labels_agree_with_the_generator_truth(churn_run):
     f["feature_date"] = pd.to_datetime(f["feature_date"])
     churn_date = pd.to_datetime(f["user_id"].map(truth["churn_date"]))
     return_date = pd.to_datetime(f["user_id"].map(truth["return_date"]))
+    caused = pd.to_datetime(f["user_id"].map(truth["caused_visit_date"]))  # a win-back
     # gone for good before the feature day (no return inside the horizon): must be churned
+    horizon_end = f["feature_date"] + pd.Timedelta(days=HORIZON)
     gone = (churn_date <= f["feature_date"]) & (
-        return_date.isna() | (return_date > f["feature_date"] + pd.Timedelta(days=HORIZON)))
+        return_date.isna() | (return_date > horizon_end)) & ~caused.between(
+        f["feature_date"], horizon_end, inclusive="right")
     assert gone.sum() > 50
     assert f.loc[gone, "is_churned"].all()
 

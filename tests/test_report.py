@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # long enough for every section to have data: a complete signup month, churn labels
 PARAMS = GeneratorParams(users=300, days=70, seed=5, start=dt.date(2025, 1, 1))
 CHART_SECTIONS = ("active", "sources", "tiers", "growth", "retention", "lifecycle",
-                  "channels", "funnel", "revenue", "rfm", "churn")
+                  "channels", "funnel", "revenue", "rfm", "churn", "loop")
 
 
 def _chromium() -> str:
