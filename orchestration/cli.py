@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--full-refresh", action="store_true", help="rebuild incremental tables from scratch"
     )
+    run.add_argument(
+        "--accept-definition-change", action="store_true",
+        help="a setting that shaped the stored days changed: keep those days as they are "
+        "(recorded in marts.fct_definition_changes) instead of a full refresh")
 
     rep = sub.add_parser(
         "report", parents=[common],
@@ -211,7 +215,7 @@ def _cmd_generate(args, settings_config) -> Path:
 
 
 def _cmd_run(args, config, landing: Path | None, start=None, end=None,
-             full_refresh=False) -> int:
+             full_refresh=False, accept_definition_change=False) -> int:
     from orchestration.resources import warehouse_for
     from orchestration.runner import HeldBack, dagster_ui_hint, run_pipeline
     from orchestration.settings import Settings
@@ -226,6 +230,7 @@ def _cmd_run(args, config, landing: Path | None, start=None, end=None,
                 settings, start, end, full_refresh,
                 log_level="INFO" if args.verbose else "WARNING",
                 progress=None if args.quiet else sys.stderr, tracebacks=args.verbose,
+                accept_definition_change=accept_definition_change,
             )
     except HeldBack as held:  # one short block: why, what BI still reads, where to look
         lines = held.lines()
@@ -327,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
                 log.info("using the existing demo landing in %s", args.landing)
             return _cmd_run(args, config, args.landing)
         if args.command == "run":
-            return _cmd_run(args, config, args.landing, args.start, args.end, args.full_refresh)
+            return _cmd_run(args, config, args.landing, args.start, args.end, args.full_refresh,
+                            args.accept_definition_change)
     except Exception as exc:  # every error is one line that says what to do next
         if args.verbose:
             log.exception("failed")

@@ -167,6 +167,7 @@ def run_pipeline(
     models_only: bool = False,
     progress: TextIO | None = None,
     tracebacks: bool = True,
+    accept_definition_change: bool = False,
 ) -> RunOutcome:
     """Run the daily job over [start, end]. Without either: catch up, from the first day
     not published yet (or whose data changed since) through the landing's last complete
@@ -176,7 +177,9 @@ def run_pipeline(
     the scoring, the Great Expectations suites of the marts and the publish: what a
     check of the dbt tables alone needs (e.g. the late-events test). `progress`: a stream
     that shows each step as it starts (orchestration/progress.py). `tracebacks`: False
-    leaves a failure's records to the RunError's message (the CLI without --verbose)."""
+    leaves a failure's records to the RunError's message (the CLI without --verbose).
+    `accept_definition_change`: keep the days built so far when a setting that shaped them
+    changed (orchestration/definition.py); a full refresh rebuilds them instead."""
     catch_up = start is None and end is None
     if start is None or end is None:
         d_start, d_end = default_range(settings)
@@ -202,7 +205,8 @@ def run_pipeline(
                  (end - start).days + 1)
     console = {"log_level": log_level, "tracebacks": tracebacks}
     run_config = {"loggers": {"console": {"config": console}, "progress": {}},
-                  **window_run_config(start, end, full_refresh, catch_up)}
+                  **window_run_config(start, end, full_refresh, catch_up,
+                                      accept_definition_change)}
     steps = job.get_subset(asset_selection=set(selection)) if selection else job
     display = Progress(progress, len(steps.graph.nodes)) if progress is not None else None
     activate(display)

@@ -45,6 +45,8 @@ class DailyRunConfig(DbtRunConfig):
     start: str | None = None
     end: str | None = None
     catch_up: bool = False
+    # keep the days built so far when a history-shaping setting changed (definition.py)
+    accept_definition_change: bool = False
 
 
 def yesterday(timezone: str, now: dt.datetime | None = None) -> dt.date:
@@ -63,10 +65,13 @@ def resolve_window(cfg: DailyRunConfig, timezone: str) -> tuple[dt.date, dt.date
 
 
 def window_run_config(start: dt.date | None, end: dt.date, full_refresh: bool = False,
-                      catch_up: bool = False) -> dict[str, Any]:
+                      catch_up: bool = False, accept_definition_change: bool = False
+                      ) -> dict[str, Any]:
     """`start` None with `catch_up`: chosen in the run (DailyRunConfig)."""
     window = {"start": start.isoformat() if start else None, "end": end.isoformat(),
               "full_refresh": full_refresh, "catch_up": catch_up}
+    if accept_definition_change:
+        window["accept_definition_change"] = True
     ops: dict[str, Any] = {MODELS_OP: {"config": window}}
     if full_refresh:
         ops[SCORED_OP] = {"config": {"full_refresh": True}}

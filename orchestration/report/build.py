@@ -88,6 +88,19 @@ class Report:
             return pd.DataFrame()
         return self.read(sql)
 
+    def mark_definition_changes(self, fig) -> None:
+        """A dashed line on each day a history-shaping setting changed while the days
+        before it were kept (orchestration/definition.py): the series mean something
+        else from there on."""
+        changes = self.frame("fct_definition_changes", """
+            select changed_on, string_agg(setting, ', ' order by setting) as settings
+            from marts.fct_definition_changes where how = 'history kept'
+            group by changed_on order by changed_on""")
+        for row in changes.itertuples(index=False):
+            fig.add_vline(x=pd.Timestamp(row.changed_on).timestamp() * 1000, line_dash="dash",
+                          line_color="#b02a2a",
+                          annotation_text=self.t("definition_changed", settings=row.settings))
+
     # --- sections -------------------------------------------------------------------
     def checks(self, checks: list[dict] | None) -> Section:
         s = self.section("checks")
@@ -124,6 +137,7 @@ class Report:
         fig.add_scatter(x=df["activity_date"], y=df["stickiness"], name=self.t("stickiness"),
                         yaxis="y2", mode="lines", line={"dash": "dot"})
         fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1]})
+        self.mark_definition_changes(fig)
         s.charts.append(_figure_html(fig, "active", 0))
         last = df.iloc[-1]
         s.metrics.update(date=last["activity_date"], dau=int(last["dau"]), wau=int(last["wau"]),

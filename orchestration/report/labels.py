@@ -124,6 +124,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "probability": ("churn probability", "流失概率"),
     "value": ("value", "价值"),
     "segment": ("segment", "分层"),
+    "definition_changed": ("definition changed: {settings}", "口径变更：{settings}"),
     "loop": ("Did it work?", "行动效果（闭环）"),
     "loop_how": ("Each worklist action against its holdout: the users held out were not "
                  "contacted, so the difference in the share who came back within the window "
