@@ -408,6 +408,9 @@ class WarehouseConfig(_Strict):
 class ScheduleConfig(_Strict):
     enabled: bool = True
     minutes_after_midnight: int = Field(default=30, ge=0, lt=24 * 60)
+    keep_history_days: int = Field(
+        default=90, ge=1,
+        description="Dagster runs and published worklists older than this are deleted")
     max_catch_up_days: int = Field(
         default=31, ge=1,
         description="a catching-up run builds at most this many days (the oldest first); "

@@ -9,6 +9,7 @@ from orchestration.actions_export import publish_worklist
 from orchestration.assets.report import pending_dir
 from orchestration.catch_up import record_publish
 from orchestration.dbt.helpers import RUN_WINDOW_TABLE
+from orchestration.history import prune_history
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.serving import SALT_ENV, Privacy, publish
 from orchestration.settings import Settings
@@ -51,12 +52,16 @@ def build_publish_asset(settings: Settings, mart_keys: list[AssetKey]):
         worklist = []
         if "user_actions" in result.rows:  # the day's worklist for the sending tools
             worklist = publish_worklist(warehouse.query, settings.serving)
+        pruned = prune_history(context.instance, settings.serving,
+                               settings.config.schedule.keep_history_days,
+                               dt.datetime.now(dt.UTC))
         return MaterializeResult(metadata={
             "serving_file": str(result.serving_file),
             "parquet_dir": str(result.run_dir),
             "stamp": stamp,
             "tables": len(result.rows),
             "worklist": ", ".join(str(p) for p in worklist),
+            **{f"pruned_{k}": v for k, v in pruned.items()},
             **{f"rows_{k}": v for k, v in result.rows.items()},
         })
 

@@ -1,0 +1,43 @@
+"""The run history is pruned by age: old Dagster runs and old published worklists."""
+
+import datetime as dt
+import os
+
+from dagster import DagsterInstance, job, op
+
+from orchestration.history import prune_history
+
+
+@op
+def nothing() -> None:
+    pass
+
+
+@job
+def tiny() -> None:
+    nothing()
+
+
+def test_old_runs_and_worklists_are_pruned_new_ones_kept(tmp_path):
+    actions = tmp_path / "serving" / "actions"
+    actions.mkdir(parents=True)
+    for day in ("2025-01-01", "2025-03-01"):
+        for suffix in (".csv", ".parquet"):
+            (actions / f"actions_{day}{suffix}").write_text("x")
+    (actions / "notes.txt").write_text("not ours")
+    old = (dt.datetime.now(dt.UTC) - dt.timedelta(days=120)).timestamp()
+    for name in ("actions_2025-01-01.csv", "actions_2025-01-01.parquet", "notes.txt"):
+        os.utime(actions / name, (old, old))  # written 120 days ago
+    with DagsterInstance.ephemeral() as instance:
+        ids = [tiny.execute_in_process(instance=instance).run_id for _ in range(3)]
+        now = dt.datetime.now(dt.UTC)
+        # nothing is old yet but the two files written 120 days ago
+        assert prune_history(instance, tmp_path / "serving", 90, now) == {
+            "runs": 0, "worklists": 2}
+        assert len(instance.get_runs()) == 3
+        # 100 days on: the runs are older than 90 days, so are the files written then
+        pruned = prune_history(instance, tmp_path / "serving", 90,
+                               now + dt.timedelta(days=100))
+        assert pruned == {"runs": 3, "worklists": 2} and instance.get_runs() == []
+        assert all(instance.get_run_by_id(i) is None for i in ids)
+    assert [p.name for p in actions.iterdir()] == ["notes.txt"]  # not ours: kept
