@@ -96,6 +96,12 @@ ENTITIES: dict[str, Entity] = {
             key=("date", "channel"),
             optional=True,
         ),
+        Entity(  # paid campaigns (campaign_id as on the events)
+            "campaign_costs",
+            (Column("campaign_id", "id"), Column("date", "date"), Column("spend", "amount")),
+            key=("campaign_id", "date"),
+            optional=True,
+        ),
         Entity(  # what the team did with the worklist (docs/LOOP.md)
             "contacts",
             (

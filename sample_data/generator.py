@@ -84,6 +84,7 @@ class GeneratedData:
     spike_date: dt.date
     contacts: pd.DataFrame | None = None
     action_effects: pd.DataFrame | None = None
+    campaign_costs: pd.DataFrame | None = None
 
 
 def _users(p: GeneratorParams, rng: np.random.Generator) -> pd.DataFrame:
@@ -321,7 +322,14 @@ def _finish(p: GeneratorParams, u: pd.DataFrame, events: pd.DataFrame,
     )
     users = u[["user_id", "signup_time", "channel", "referrer_user_id"]].copy()
     spike_date = p.start + dt.timedelta(days=p.spike_day or 0)
-    return GeneratedData(users, events, orders, assignments, costs, truth, spike_date)
+    spring_start = int(p.days * 0.25)
+    campaign_costs = pd.DataFrame(  # what the two campaigns cost, per day they ran
+        [(SPRING_CAMPAIGN, p.start + dt.timedelta(days=d), 150.0)
+         for d in range(spring_start, min(spring_start + 7, p.days))]
+        + [(SPIKE_CAMPAIGN, spike_date, 800.0)] * (0 <= (p.spike_day or 0) < p.days),
+        columns=["campaign_id", "date", "spend"])
+    return GeneratedData(users, events, orders, assignments, costs, truth, spike_date,
+                         campaign_costs=campaign_costs)
 
 
 def write_landing(data: GeneratedData, out: Path, params: GeneratorParams) -> dict[str, int]:
@@ -343,12 +351,15 @@ def write_landing(data: GeneratedData, out: Path, params: GeneratorParams) -> di
     assignments["assigned_time"] = pd.to_datetime(assignments["assigned_time"], utc=True)
     assignments.to_csv(out / "experiment_assignments" / "assignments.csv", index=False)
     data.channel_costs.to_csv(out / "channel_costs" / "channel_costs.csv", index=False)
+    if data.campaign_costs is not None and len(data.campaign_costs):
+        (out / "campaign_costs").mkdir(exist_ok=True)
+        data.campaign_costs.to_csv(out / "campaign_costs" / "campaign_costs.csv", index=False)
     if data.contacts is not None and len(data.contacts):
         (out / "contacts").mkdir(exist_ok=True)
         data.contacts.to_csv(out / "contacts" / "contacts.csv", index=False)
         data.action_effects.to_csv(out / "_truth" / "action_effects.csv", index=False)
     for sub in ("events", "users", "orders", "experiment_assignments", "channel_costs",
-                "contacts"):
+                "campaign_costs", "contacts"):
         if not (out / sub).is_dir():
             continue
         # the landing's mark of whole files (as Hadoop's): read at once, no settle wait

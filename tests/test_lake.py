@@ -30,6 +30,7 @@ def con():
     con.execute("create table raw.channel_costs as select date '2025-01-01' as \"date\", "
                 "10.0 as cost")
     con.execute("create table raw.contacts (contact_id varchar, sent_time timestamptz)")
+    con.execute("create table raw.campaign_costs (campaign_id varchar, \"date\" date)")
     con.execute("create table raw.quarantine as select * from (values "
                 "('events', 'duplicate'), ('events', 'bad time'), ('users', 'no user_id')) "
                 "t(entity, reason)")

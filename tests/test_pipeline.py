@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pandas as pd
+import pytest
 
 from benchmarks.warning_recall import warned_shares
 from orchestration.dbt.helpers import vars_arg
@@ -128,6 +129,16 @@ def test_every_generated_campaign_with_its_reach_and_visits(small_run, small_dat
     assert (got["revenue"] >= 0).all() and got["revenue"].sum() <= paid
     for share in ("active_7d_later_share", "active_30d_later_share"):
         assert got[share].dropna().between(0, 1).all()
+    # costs: what the generator says each campaign cost up to the snapshot day
+    snapshot = pd.Timestamp(got["snapshot_date"].iloc[0]).date()
+    costs = small_data.campaign_costs[small_data.campaign_costs["date"] <= snapshot]
+    spend = costs.groupby("campaign_id")["spend"].sum()
+    assert got["spend"].dropna().to_dict() == spend.to_dict()
+    for campaign, row in got[got["spend"].notna()].iterrows():
+        assert row["cost_per_reached_user"] == pytest.approx(row["spend"] / row["reach_users"])
+        assert row["roi"] == pytest.approx((row["revenue"] - row["spend"]) / row["spend"])
+        engaged = ref[ref["is_engaged"] & (ref["campaign_id"] == campaign)]["user_id"].nunique()
+        assert row["engaged_users"] == engaged
 
 
 def test_churn_warnings_find_the_users_the_generator_made_churn(small_run, small_data):

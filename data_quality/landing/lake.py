@@ -38,6 +38,7 @@ PART_OF = {
     "experiment_assignments": "cast(cast(assigned_time as date) as varchar)",
     "channel_costs": 'cast("date" as varchar)',
     "contacts": "cast(cast(sent_time as date) as varchar)",
+    "campaign_costs": 'cast("date" as varchar)',
     QUARANTINE: "entity",
 }
 assert set(PART_OF) == {*ENTITIES, QUARANTINE}
