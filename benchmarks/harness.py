@@ -135,6 +135,8 @@ def write_config(folder: Path, landing: Path, start: dt.date, **extra: Any) -> P
                   "dagster_home": str(folder / "dagster_home"),
                   "serving": str(folder / "serving")},
         "schedule": {"enabled": False},
+        # the harness writes (or links) every landing file whole before it runs
+        "landing": {"settle_seconds": 0},
         **extra,
     }
     folder.mkdir(parents=True, exist_ok=True)
