@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+import duckdb
 import yaml
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
@@ -239,8 +240,17 @@ def run_pipeline(
         shutil.rmtree(pending_dir(settings, result.run_id), ignore_errors=True)  # unpublished
         raise HeldBack(failure_reasons(failures, checks), serving_state(settings),
                        held_back_report(settings, failures, checks))
-    built = warehouse_for(settings).row(f"select window_start, window_end from {RUN_WINDOW_TABLE}")
-    return RunOutcome(*(built or (start, end)), checks)
+    return RunOutcome(*(_built_window(settings) or (start, end)), checks)
+
+
+def _built_window(settings: Settings) -> tuple[dt.date, dt.date] | None:
+    """The days the run built (a catching-up run chose them itself); None when another
+    process holds the warehouse by now."""
+    try:
+        return warehouse_for(settings).row(
+            f"select window_start, window_end from {RUN_WINDOW_TABLE}")
+    except duckdb.Error:
+        return None
 
 
 def _warn_of_a_hole(settings: Settings, start: dt.date) -> None:
@@ -249,8 +259,11 @@ def _warn_of_a_hole(settings: Settings, start: dt.date) -> None:
     warehouse = warehouse_for(settings)
     if not Path(warehouse.path).exists():
         return
-    with warehouse.connect() as con:
-        ledger = read_ledger(con)
+    try:
+        with warehouse.connect() as con:
+            ledger = read_ledger(con)
+    except duckdb.Error:  # another run holds the file: this one waits for it, unwarned
+        return
     if not ledger:
         return
     last = max(published_days(ledger, min(p.window_start for p in ledger)), default=None)
