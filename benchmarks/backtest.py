@@ -10,6 +10,7 @@ features, is its own line). Opens the warehouse read-only: no run may be writing
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -18,6 +19,8 @@ import duckdb
 
 from models import challengers
 from orchestration.assets.churn_challengers import FEATURE_COLUMNS, FEATURES_TABLE, SUMMARIES_TABLE
+from orchestration.config import parse_config
+from orchestration.model_settings import backtest_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             spent["bgnbd fit (shared)"] += time.perf_counter() - t
 
-    settings = challengers.BacktestSettings(max_training_rows=a.max_training_rows,
-                                            btyd_max_customers=a.btyd_max_customers)
+    settings = dataclasses.replace(backtest_settings(parse_config({})),
+                                   max_training_rows=a.max_training_rows,
+                                   btyd_max_customers=a.btyd_max_customers)
     challengers.fit_candidate, challengers._bgnbd_or_none = timed_candidate, timed_bgnbd
     try:
         start = time.perf_counter()

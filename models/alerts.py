@@ -40,16 +40,16 @@ class Firing:
 
 @dataclass(frozen=True)
 class AlertThresholds:
-    quick_ratio_min: float = 1.0
-    net_growth_negative_periods: int = 2
-    high_risk_share_jump: float = 0.05
-    bounced_only_z: float = 3.5
-    campaign_share_max: float = 0.5
-    stable_max_cv: float = 0.5
-    stability_window_days: int = 28
-    trend_window_days: int = 28
-    trend_min_history_days: int = 14
-    channel_compare_days: int = 7
+    quick_ratio_min: float
+    net_growth_negative_periods: int
+    high_risk_share_jump: float
+    bounced_only_z: float
+    campaign_share_max: float
+    stable_max_cv: float
+    stability_window_days: int
+    trend_window_days: int
+    trend_min_history_days: int
+    channel_compare_days: int
 
 
 def period_end(start: dt.date, grain: str) -> dt.date:

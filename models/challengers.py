@@ -52,14 +52,14 @@ BINS = 10
 
 @dataclass(frozen=True)
 class BacktestSettings:
-    horizon_days: int = 30
-    churn_days: int = 30
-    min_training_rows: int = 100
-    max_training_rows: int | None = 300_000
-    candidates: tuple[str, ...] = CANDIDATES
-    champion_metric: str = "auc"
-    max_calibration_error: float = 0.1
-    btyd_max_customers: int = 50_000
+    horizon_days: int
+    churn_days: int
+    min_training_rows: int
+    max_training_rows: int | None
+    candidates: tuple[str, ...]
+    champion_metric: str
+    max_calibration_error: float
+    btyd_max_customers: int
 
 
 # ---------------------------------------------------------------- metrics

@@ -352,13 +352,13 @@ def orders_churn_scores(
 class ChurnSettings:
     """The configuration churn scoring needs (userops.yaml: churn, lifecycle)."""
 
-    horizon_days: int = 30
-    min_training_rows: int = 100
-    churn_days: int = 30
-    medium_risk_min: float = 0.3
-    high_risk_min: float = 0.6
-    holdout_days: int = 30
-    max_training_rows: int | None = 300_000
+    horizon_days: int
+    min_training_rows: int
+    churn_days: int
+    medium_risk_min: float
+    high_risk_min: float
+    holdout_days: int
+    max_training_rows: int | None
 
 
 SCORE_COLUMNS = ("user_id", "recency_days", "tier", "channel", "churn_probability", "method",

@@ -292,6 +292,9 @@ class AlertsConfig(_Strict):
     bounced_only_z: float = Field(default=3.5, gt=0, description="robust z of the share")
     campaign_share_max: float = Field(
         default=0.5, gt=0, le=1, description="engaged visits from campaigns above this share")
+    channel_compare_days: int = Field(
+        default=7, ge=1, description="channel_unstable: the CV compared with this many days "
+        "before")
     blocking: list[AlertName] = Field(
         default_factory=list, description="alerts that stop the publish (default: WARN only)")
     webhook_env: str = Field(

@@ -1,6 +1,7 @@
 """Business alert rules (models/alerts.py) firing and not firing at their thresholds,
 fct_alerts' merge across reruns, and the webhook against a local HTTP server."""
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -12,8 +13,10 @@ import pytest
 
 from models import alerts as rules
 from orchestration.assets.alerts import merge, notify
+from orchestration.config import parse_config
+from orchestration.model_settings import alert_thresholds
 
-T = rules.AlertThresholds()
+T = alert_thresholds(parse_config({}))  # the defaults, as production builds them
 MON = dt.date(2025, 3, 3)  # a Monday
 LOG = logging.getLogger("test_alerts")
 
@@ -58,7 +61,7 @@ def test_net_growth_negative_needs_n_periods_in_a_row():
              if f.alert == "net_growth_negative"]
     assert names(fired) == [("net_growth_negative", MON + dt.timedelta(days=27))]
     assert "(-3, -2)" in fired[0].message
-    three = rules.AlertThresholds(net_growth_negative_periods=3)
+    three = dataclasses.replace(T, net_growth_negative_periods=3)
     assert not [f for f in rules.growth_alerts(growth, "week", MON, SUN3 + dt.timedelta(7), three)
                 if f.alert == "net_growth_negative"]
 
@@ -124,9 +127,9 @@ def test_bounced_only_spike_by_robust_z():
     low, high = 10 / 110, 12 / 112
     z = 0.6745 * (40 / 140 - (low + high) / 2) / ((high - low) / 2)
     assert fired[0].value == pytest.approx(z)
-    at = rules.AlertThresholds(bounced_only_z=fired[0].value)
+    at = dataclasses.replace(T, bounced_only_z=fired[0].value)
     assert len(rules.bounced_only_alerts(daily, days[-1], days[-1], at)) == 1
-    above = rules.AlertThresholds(bounced_only_z=fired[0].value + 1e-6)
+    above = dataclasses.replace(T, bounced_only_z=fired[0].value + 1e-6)
     assert rules.bounced_only_alerts(daily, days[-1], days[-1], above) == []
     # z needs trend_min_history_days of history: a spike on day 10 does not fire
     early = daily.copy()

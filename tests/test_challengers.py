@@ -2,6 +2,7 @@
 boundaries that no label crosses, calibration fitted on earlier folds only, the champion
 rule; and, through dbt, that no feature of a cut-off reads a day after it."""
 
+import dataclasses
 import datetime as dt
 import math
 
@@ -10,8 +11,12 @@ import pandas as pd
 import pytest
 
 from models import challengers
+from orchestration.config import parse_config
+from orchestration.model_settings import backtest_settings, churn_settings
 from sample_data.generator import GeneratorParams, generate, write_landing
 from tests.conftest import make_settings, read_table, run
+
+BACKTEST = backtest_settings(parse_config({}))  # the defaults, as production builds them
 
 Y = np.array([1, 0, 1, 0], dtype=bool)
 P = np.array([0.9, 0.1, 0.8, 0.3])
@@ -86,8 +91,8 @@ def test_each_fold_trains_only_on_labels_known_at_its_cutoff(monkeypatch):
         return real(name, train, summary, params, s)
 
     monkeypatch.setattr(challengers, "fit_candidate", spy)
-    s = challengers.BacktestSettings(horizon_days=30, churn_days=30, min_training_rows=50,
-                                     candidates=("recency", "bgnbd", "supervised"))
+    s = dataclasses.replace(BACKTEST, horizon_days=30, churn_days=30, min_training_rows=50,
+                            candidates=("recency", "bgnbd", "supervised"))
     result = challengers.backtest(_features(grid), _summaries(cutoffs), s)
     assert {c for _, c, _ in seen} == set(cutoffs)
     for _, cutoff, latest in seen:
@@ -116,14 +121,14 @@ def _rows(spec: dict[str, tuple[list[float], list[float]]]) -> pd.DataFrame:
 
 
 def test_champion_rule():
-    s = challengers.BacktestSettings(candidates=("recency", "bgnbd", "supervised"),
-                                     max_calibration_error=0.1)
+    s = dataclasses.replace(BACKTEST, candidates=("recency", "bgnbd", "supervised"),
+                            max_calibration_error=0.1)
     rows = _rows({"recency": ([0.6, 0.6], [0.2, 0.05]),
                   "bgnbd": ([0.7, 0.7], [0.3, 0.09]),
                   "supervised": ([0.9, 0.9], [0.01, 0.2])})
     # supervised has the best AUC but its calibrated error (fold 2) is above the bound
     assert challengers.choose_champion(rows, s)[0] == "bgnbd"
-    strict = challengers.BacktestSettings(candidates=s.candidates, max_calibration_error=0.01)
+    strict = dataclasses.replace(s, max_calibration_error=0.01)
     champion, reason = challengers.choose_champion(rows, strict)
     assert champion == "recency" and "lowest" in reason
     failed = rows.copy()
@@ -206,7 +211,6 @@ def test_a_champion_that_cannot_be_refitted_leaves_the_fallback_scores():
     """The backtest chose BG/NBD, but at the snapshot nobody has a repeat active day (a
     degenerate day): the run keeps the incumbent model's scores and says why, instead of
     failing the scoring step."""
-    from models.churn import ChurnSettings
     from orchestration.assets.churn_challengers import scores_or_fallback
 
     now = pd.DataFrame({"cutoff_date": pd.Timestamp("2025-04-01"), "is_scoring_day": True,
@@ -219,7 +223,7 @@ def test_a_champion_that_cannot_be_refitted_leaves_the_fallback_scores():
     result = challengers.Backtest(pd.DataFrame(), pd.DataFrame(), "bgnbd", "best mean auc")
     scores, champion, reason = scores_or_fallback(
         result, _features([pd.Timestamp("2025-03-01")]), now, incumbent,
-        challengers.BacktestSettings(), ChurnSettings())
+        BACKTEST, churn_settings(parse_config({})))
     assert champion is None
     assert "champion bgnbd could not be refitted at the snapshot" in reason
     assert "repeat" in reason  # the fit's own message

@@ -1,5 +1,6 @@
 """Pure churn functions: the time split, risk bands, the win-back ranking."""
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -7,6 +8,10 @@ import pandas as pd
 import pytest
 
 from models import churn
+from orchestration.config import parse_config
+from orchestration.model_settings import churn_settings
+
+CHURN = churn_settings(parse_config({}))  # the defaults, as production builds them
 
 
 def _features(days: list[dt.date], users: int, snapshot: dt.date, horizon: int, seed: int = 0):
@@ -102,7 +107,7 @@ def test_training_is_deterministic_so_a_kept_model_scores_as_a_retrain_would():
     days = [snapshot - dt.timedelta(days=7 * k) for k in range(12)][::-1]
     f = _features(days, 60, snapshot, horizon=14)
     labelled, scoring = f[f["is_churned"].notna()], f[f["is_scoring_day"]]
-    s = churn.ChurnSettings(horizon_days=14, max_training_rows=300)
+    s = dataclasses.replace(CHURN, horizon_days=14, max_training_rows=300)
     (run_a, model_a), (run_b, model_b) = (churn.train_event_model(labelled, s) for _ in "ab")
     assert run_a == run_b and run_a.status == "ok"
     a, b = (churn.event_scores(r, m, scoring, s) for r, m in ((run_a, model_a), (run_b, model_b)))

@@ -90,3 +90,40 @@ def test_the_configuration_page_states_the_defaults():
                 f"docs/CONFIGURATION.md says {key} = {cell}, config.py {value!r}"
             checked += 1
     assert checked >= 60  # the table covers the settings, not a handful of them
+
+
+def test_the_models_settings_have_no_defaults_and_come_from_the_config():
+    """A default of a model's own would be a number production never uses (it once said
+    300,000 backtest training rows where the config said 100,000)."""
+    import dataclasses
+
+    from orchestration import model_settings
+
+    built = {
+        "alerts": model_settings.alert_thresholds(DEFAULTS),
+        "churn": model_settings.churn_settings(DEFAULTS),
+        "backtest": model_settings.backtest_settings(DEFAULTS),
+        "loop": model_settings.loop_settings(DEFAULTS),
+    }
+    for name, settings in built.items():
+        for field in dataclasses.fields(settings):
+            assert field.default is dataclasses.MISSING, f"{name}.{field.name} has a default"
+            assert field.default_factory is dataclasses.MISSING, f"{name}.{field.name}"
+    config = DEFAULTS.model_dump()
+    # each value is the config's, under the same name in its section or as named here
+    renamed = {("backtest", "max_training_rows"): config["churn"]["backtest_max_training_rows"],
+               ("churn", "holdout_days"): DEFAULTS.churn.evaluation_holdout_days,
+               ("churn", "churn_days"): config["lifecycle"]["churn_days"],
+               ("backtest", "churn_days"): config["lifecycle"]["churn_days"]}
+    sections = {"alerts": ("alerts", "channels", "engagement"), "churn": ("churn",),
+                "backtest": ("churn",), "loop": ("loop",)}
+    for name, settings in built.items():
+        for field in dataclasses.fields(settings):
+            value = getattr(settings, field.name)
+            if (name, field.name) in renamed:
+                assert value == renamed[(name, field.name)], (name, field.name)
+                continue
+            found = [config[s][field.name] for s in sections[name] if field.name in config[s]]
+            assert found, f"{name}.{field.name} is set in code, not in the config"
+            assert value == (tuple(found[0]) if isinstance(found[0], list) else found[0]), \
+                (name, field.name)

@@ -1,6 +1,7 @@
 """Degenerate data never fail scoring: each model falls back to its stated limit or a
 simpler model and says so (models/value.py, models/churn.py)."""
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -11,7 +12,10 @@ from hypothesis import strategies as st
 
 from models import churn
 from models.value import population_mean_value, score_clv
+from orchestration.config import parse_config
+from orchestration.model_settings import churn_settings
 
+CHURN = churn_settings(parse_config({}))  # the defaults, as production builds them
 HORIZONS = {"short": 30, "long": 90}
 
 
@@ -147,7 +151,7 @@ def test_orders_without_btyd_scores_fall_back_to_recency():
     clv = pd.DataFrame({"user_id": pd.Series(dtype=str),
                         "p_purchase_short": pd.Series(dtype=float)})
     run, scores = churn.score_buyers(calibration, current, clv,
-                                     churn.ChurnSettings(holdout_days=30))
+                                     dataclasses.replace(CHURN, holdout_days=30))
     assert (run.status, run.scored_with) == ("fallback", "recency")
     assert "repeat purchase" in run.message  # the BG/NBD evaluation's own reason
     assert run.test_day == dt.date(2025, 3, 31)
@@ -195,7 +199,7 @@ def test_scoring_never_raises_and_probabilities_are_probabilities(seed, users, d
     assert np.all(np.isfinite(numeric))
     for col in ("p_alive", "p_purchase_short", "p_purchase_long"):
         assert scores[col].between(0, 1).all(), col
-    s = churn.ChurnSettings(horizon_days=14, min_training_rows=10, holdout_days=30)
+    s = dataclasses.replace(CHURN, horizon_days=14, min_training_rows=10, holdout_days=30)
     clv = scores[["user_id", "p_purchase_short"]]
     for run, churn_scores in (
         churn.score_buyers(holdout, summary[["user_id", "recency", "T"]], clv, s),

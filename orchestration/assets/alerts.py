@@ -28,6 +28,7 @@ from models import alerts as rules
 from orchestration.assets.loop import OUTCOMES_KEY, OUTCOMES_TABLE
 from orchestration.assets.value import RUNS_KEY
 from orchestration.dbt.helpers import RUN_WINDOW_TABLE
+from orchestration.model_settings import alert_thresholds
 from orchestration.notify import post_alert
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import Settings
@@ -46,21 +47,6 @@ COLUMNS = {
 GROWTH_ALERTS = ("decline_rule", "quick_ratio_low", "net_growth_negative")
 
 
-def thresholds(settings: Settings) -> rules.AlertThresholds:
-    cfg = settings.config
-    return rules.AlertThresholds(
-        quick_ratio_min=cfg.alerts.quick_ratio_min,
-        net_growth_negative_periods=cfg.alerts.net_growth_negative_periods,
-        high_risk_share_jump=cfg.alerts.high_risk_share_jump,
-        bounced_only_z=cfg.alerts.bounced_only_z,
-        campaign_share_max=cfg.alerts.campaign_share_max,
-        stable_max_cv=cfg.channels.stable_max_cv,
-        stability_window_days=cfg.channels.stability_window_days,
-        trend_window_days=cfg.engagement.trend_window_days,
-        trend_min_history_days=cfg.engagement.trend_min_history_days,
-    )
-
-
 def _date(value) -> dt.date:
     return pd.Timestamp(value).date()
 
@@ -70,7 +56,7 @@ def evaluate(warehouse: Warehouse, settings: Settings) -> tuple[list[rules.Firin
                                                                tuple[dt.date, dt.date]]:
     """Every rule over the days this run built: firings, the day each alert is judged on
     (its check's day) and the evaluated range."""
-    t = thresholds(settings)
+    t = alert_thresholds(settings.config)
     grain = settings.config.alerts.period
     window = warehouse.row(f"select min(window_start), max(built_through) from {RUN_WINDOW_TABLE}")
     first, last = _date(window[0]), _date(window[1])

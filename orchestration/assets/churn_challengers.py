@@ -13,6 +13,7 @@ from dagster import AssetCheckResult, AssetCheckSeverity
 from models import btyd, challengers
 from models.churn import ChurnSettings, risk_band
 from orchestration import model_store
+from orchestration.model_settings import backtest_settings
 from orchestration.settings import Settings
 from orchestration.warehouse import Warehouse
 
@@ -31,16 +32,6 @@ CALIBRATION_COLUMNS = {
     "observed_rate": "double", "is_champion": "boolean",
 }
 METRICS = ("auc", "average_precision", "brier", "log_loss", "ece", "top_decile_lift")
-
-
-def backtest_settings(settings: Settings) -> challengers.BacktestSettings:
-    c = settings.config.churn
-    return challengers.BacktestSettings(
-        horizon_days=c.horizon_days, churn_days=settings.config.lifecycle.churn_days,
-        min_training_rows=c.min_training_rows, max_training_rows=c.backtest_max_training_rows,
-        candidates=tuple(c.candidates), champion_metric=c.champion_metric,
-        max_calibration_error=c.max_calibration_error,
-        btyd_max_customers=c.btyd_max_customers)
 
 
 @dataclasses.dataclass
@@ -214,7 +205,7 @@ def calibration_rows(result: challengers.Backtest, snapshot) -> pd.DataFrame:
 
 def run_challengers(context, warehouse: Warehouse, settings: Settings, snapshot,
                     incumbent: pd.DataFrame, cs: ChurnSettings) -> ChallengerOutcome:
-    s = backtest_settings(settings)
+    s = backtest_settings(settings.config)
     result, features, summaries = _backtest(context, warehouse, s, snapshot)
     history = pd.DataFrame(columns=["method", "candidate", "snapshot_date", "fold", "auc"])
     if warehouse.exists("marts.churn_model_runs"):

@@ -2,7 +2,8 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, ResourceParam, asset
 
-from models.loop import LoopSettings, action_outcomes
+from models.loop import action_outcomes
+from orchestration.model_settings import loop_settings
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import Settings
 from orchestration.warehouse import Warehouse
@@ -12,17 +13,8 @@ OUTCOMES_TABLE = "marts.fct_action_outcomes"
 UNITS_KEY = AssetKey(["intermediate", "int_action_units"])
 
 
-def loop_settings(settings: Settings) -> LoopSettings:
-    """The one place LoopSettings are built from the config."""
-    cfg = settings.config.loop
-    return LoopSettings(holdout_share=cfg.holdout_share,
-                        assignment_period_days=cfg.assignment_period_days,
-                        outcome_days=tuple(cfg.outcome_days), min_users=cfg.min_users,
-                        min_effect=cfg.min_effect)
-
-
 def build_outcomes_asset(settings: Settings):
-    loop = loop_settings(settings)
+    loop = loop_settings(settings.config)
 
     @asset(
         key=OUTCOMES_KEY,

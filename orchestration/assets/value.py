@@ -29,6 +29,7 @@ from models.value import ModelRun, score_clv
 from orchestration import model_store
 from orchestration.assets import churn_challengers as challengers
 from orchestration.dbt.helpers import read_built_through
+from orchestration.model_settings import churn_settings
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import Settings
 from orchestration.warehouse import Warehouse
@@ -97,11 +98,7 @@ def _fit_check_spec(key: AssetKey) -> AssetCheckSpec:
 def build_value_assets(settings: Settings):
     cfg = settings.config
     horizons = {"short": cfg.churn.horizon_days, "long": cfg.churn.long_horizon_days}
-    settings_ = churn.ChurnSettings(
-        horizon_days=cfg.churn.horizon_days, min_training_rows=cfg.churn.min_training_rows,
-        churn_days=cfg.lifecycle.churn_days, medium_risk_min=cfg.churn.medium_risk_min,
-        high_risk_min=cfg.churn.high_risk_min, holdout_days=cfg.churn.evaluation_holdout_days,
-        max_training_rows=cfg.churn.max_training_rows)
+    settings_ = churn_settings(cfg)
 
     @asset(
         key=RFM_KEY,
