@@ -6,7 +6,7 @@ landing's DuckDB file, beside the landing's own record of what it landed and whe
 from the first reporting day that is not published yet, or whose landed data arrived
 after the day was last published, to the last complete day: a day held back by a
 blocking check, or missed while the pipeline was down, is built by the next run. The
-functions below the ledger's are pure.
+functions after `catch_up_for` are pure.
 """
 
 from __future__ import annotations
@@ -84,16 +84,6 @@ def read_landed(con: duckdb.DuckDBPyConnection, timezone: str) -> list[Landed]:
             for lo, hi, at in rows]
 
 
-def first_reporting_day(ledger: list[Published], landed: list[Landed],
-                        start_date: dt.date | None) -> dt.date | None:
-    """The landing's first day (what any sync landed, or any window published), from
-    start_date on."""
-    found = [r.first_day for r in landed] + [p.window_start for p in ledger]
-    if not found:
-        return start_date
-    return max(min(found), start_date) if start_date else min(found)
-
-
 def catch_up_for(con: duckdb.DuckDBPyConnection, config: UseropsConfig,
                  end: dt.date) -> CatchUp:
     """The catch-up window through `end`, from the landing's file (after this run's
@@ -102,6 +92,16 @@ def catch_up_for(con: duckdb.DuckDBPyConnection, config: UseropsConfig,
     first = first_reporting_day(ledger, landed, config.start_date) or end
     return catch_up_window(min(first, end), end, ledger, landed,
                            config.schedule.max_catch_up_days)
+
+
+def first_reporting_day(ledger: list[Published], landed: list[Landed],
+                        start_date: dt.date | None) -> dt.date | None:
+    """The landing's first day (what any sync landed, or any window published), from
+    start_date on."""
+    found = [r.first_day for r in landed] + [p.window_start for p in ledger]
+    if not found:
+        return start_date
+    return max(min(found), start_date) if start_date else min(found)
 
 
 def published_days(ledger: list[Published], first_day: dt.date) -> dict[dt.date, dt.datetime]:

@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from orchestration.config import UseropsConfig
+from orchestration.warehouse import Warehouse
 
 # dbt var -> the config key it comes from: every setting that the incremental models
 # (and the macros they use) read. tests/test_definition.py keeps the list complete.
@@ -62,18 +63,22 @@ def definition(config: UseropsConfig) -> dict[str, object]:
     return {key: values[var] for var, key in sorted(HISTORY.items(), key=lambda kv: kv[1])}
 
 
-def stored(con: duckdb.DuckDBPyConnection) -> dict[str, object] | None:
-    """The settings the tables were built with, None before the first build."""
+def _ensure(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists pipeline")
     con.execute("create table if not exists pipeline.definition (settings varchar, "
                 "recorded_at timestamptz, run_id varchar)")
+
+
+def stored(con: duckdb.DuckDBPyConnection) -> dict[str, object] | None:
+    """The settings the tables were built with, None before the first build."""
+    _ensure(con)
     row = con.execute("select settings from pipeline.definition order by recorded_at desc "
                       "limit 1").fetchone()
     return None if row is None else json.loads(row[0])
 
 
 def store(con: duckdb.DuckDBPyConnection, settings: dict[str, object], run_id: str) -> None:
-    stored(con)  # creates the table
+    _ensure(con)
     con.execute("insert into pipeline.definition values (?, now(), ?)",
                 [json.dumps(settings, sort_keys=True), run_id])
 
@@ -99,3 +104,25 @@ def change_rows(diff: list[tuple[str, object, object]], day: dt.date, how: str,
                           "old_value": json.dumps(a), "new_value": json.dumps(b), "how": how,
                           "run_id": run_id} for k, a, b in diff],
                         columns=list(CHANGE_COLUMNS))
+
+
+def guard(warehouse: Warehouse, history: dict[str, object], full_refresh: bool,
+          accept_change: bool, first: dt.date, run_id: str) -> str | None:
+    """Before a run builds: raise DefinitionChanged when `history` (the config's settings)
+    differs from the stored ones and the run neither rebuilds every day nor keeps the
+    history on purpose; else record any change and store the settings. Returns the
+    change, described, or None."""
+    with warehouse.connect() as con:
+        before = stored(con)
+    diff = changes(before, history) if before is not None else []
+    if diff and not (full_refresh or accept_change):
+        raise DefinitionChanged(refusal(diff))
+    if diff:
+        how = "full refresh" if full_refresh else "history kept"
+        warehouse.upsert(CHANGES_TABLE, change_rows(diff, first, how, run_id),
+                         keys=("changed_on", "setting", "run_id"), columns=CHANGE_COLUMNS)
+    if before != history:
+        with warehouse.connect() as con:
+            store(con, history, run_id)
+    return f"{'full refresh' if full_refresh else 'history kept'}: {describe(diff)}" \
+        if diff else None

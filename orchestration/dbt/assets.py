@@ -81,26 +81,6 @@ def dbt_target_path(settings: Settings, context: AssetExecutionContext) -> Path:
 def build_dbt_assets(settings: Settings, manifest):
     history = definition.definition(settings.config)
 
-    def guard_definition(context: AssetExecutionContext, warehouse: Warehouse,
-                         config: DailyRunConfig, first) -> None:
-        """Stop before dbt when a history-shaping setting changed, unless the run rebuilds
-        every day or keeps the history as it is; record the change either way."""
-        with warehouse.connect() as con:
-            before = definition.stored(con)
-        diff = definition.changes(before, history) if before is not None else []
-        if diff and not (config.full_refresh or config.accept_definition_change):
-            raise Failure(description=definition.refusal(diff))
-        if diff:
-            how = "full refresh" if config.full_refresh else "history kept"
-            warehouse.upsert(definition.CHANGES_TABLE,
-                             definition.change_rows(diff, first, how, context.run_id),
-                             keys=("changed_on", "setting", "run_id"),
-                             columns=definition.CHANGE_COLUMNS)
-            context.log.warning("definition changed (%s): %s", how, definition.describe(diff))
-        if before != history:
-            with warehouse.connect() as con:
-                definition.store(con, history, context.run_id)
-
     dbt_vars = settings.config.dbt_vars()
     timezone = settings.config.timezone
 
@@ -143,7 +123,13 @@ def build_dbt_assets(settings: Settings, manifest):
         context.log.info(
             "building reporting days %s .. %s (full refresh: %s)", first, last, config.full_refresh
         )
-        guard_definition(context, warehouse, config, first)
+        try:
+            changed = definition.guard(warehouse, history, config.full_refresh,
+                                       config.accept_definition_change, first, context.run_id)
+        except definition.DefinitionChanged as exc:
+            raise Failure(description=str(exc)) from None
+        if changed:
+            context.log.warning("definition changed (%s)", changed)
         write_run_window(warehouse, first, last, config.full_refresh)
         yield from invoke(context, dbt, config.full_refresh, warehouse)
 
