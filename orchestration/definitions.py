@@ -13,6 +13,7 @@ from dagster import (
     Definitions,
     define_asset_job,
     definitions,
+    in_process_executor,
 )
 
 from orchestration.assets.alerts import build_alert_checks, build_alerts_asset
@@ -58,7 +59,11 @@ def build_definitions(settings: Settings) -> Definitions:
     publish = build_publish_asset(settings, [*marts, REPORT_KEY])
     producers = {k: a.node_def.name for a in [landing, *built] for k in a.keys}
     gx_checks = build_quality_checks(producers)
+    # In one process, as the CLI runs it: every step writes the one warehouse file, so
+    # steps in processes of their own gain nothing, pay an import each, and race for the
+    # file's lock between one step's end and the next one's start.
     job = define_asset_job(DAILY_JOB, selection=AssetSelection.all(),
+                           executor_def=in_process_executor,
                            description="Land, build, score, check and publish the days of "
                            "the run window (orchestration/window.py).")
     schedule = build_daily_schedule(job, settings.config)

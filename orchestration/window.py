@@ -17,10 +17,13 @@ from zoneinfo import ZoneInfo
 
 from dagster import (
     Config,
+    DagsterRunStatus,
     DefaultScheduleStatus,
     JobDefinition,
     RunRequest,
+    RunsFilter,
     ScheduleEvaluationContext,
+    SkipReason,
     schedule,
 )
 
@@ -28,6 +31,11 @@ from orchestration.config import UseropsConfig
 
 WINDOW_START_TAG = "userops/window_start"
 WINDOW_END_TAG = "userops/window_end"
+SCHEDULE_TAG = "dagster/schedule_name"  # set by Dagster on every run a schedule launches
+# a run of these statuses has the day in hand; after a failed one a later tick may retry
+_LIVE_OR_DONE = [DagsterRunStatus.QUEUED, DagsterRunStatus.NOT_STARTED,
+                 DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
+                 DagsterRunStatus.SUCCESS]
 MODELS_OP = "dbt_models"  # writes the window, then builds every model but the scored
 SCORED_OP = "dbt_scored_models"
 
@@ -86,13 +94,16 @@ def window_tags(start: dt.date | None, end: dt.date) -> dict[str, str]:
 
 def build_daily_schedule(job: JobDefinition, config: UseropsConfig):
     """Every day at schedule.minutes_after_midnight (reporting time zone): one run that
-    catches up through the day before (from the first day not published yet), keyed by
-    that day so a tick is never run twice."""
+    catches up through the day before (from the first day not published yet). A second
+    tick for the same day (the daemon restarted after the schedule moved) launches
+    nothing while a run of that day is queued, running or succeeded: Dagster's run key
+    only dedupes runs of one tick time, not of one day."""
     s = config.schedule
     minutes = s.minutes_after_midnight
+    name = f"{job.name}_schedule"
 
     @schedule(
-        name=f"{job.name}_schedule",
+        name=name,
         job=job,
         cron_schedule=f"{minutes % 60} {minutes // 60} * * *",
         execution_timezone=config.timezone,
@@ -101,8 +112,15 @@ def build_daily_schedule(job: JobDefinition, config: UseropsConfig):
         description="One run a day through the day before (the last complete day), from "
         "the first day not published yet: days missed while down or held back included.",
     )
-    def daily_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    def daily_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
         day = yesterday(config.timezone, context.scheduled_execution_time)
+        if context.instance_ref is not None:
+            done = context.instance.get_runs(RunsFilter(
+                tags={SCHEDULE_TAG: name, WINDOW_END_TAG: day.isoformat()},
+                statuses=_LIVE_OR_DONE), limit=1)
+            if done:
+                return SkipReason(f"the run through {day} exists already "
+                                  f"({done[0].run_id}, {done[0].status.value})")
         return RunRequest(run_key=day.isoformat(),
                           run_config=window_run_config(None, day, catch_up=True),
                           tags=window_tags(None, day))

@@ -154,6 +154,7 @@ def pytest_configure(config):
 # order (--no-loadscope-reorder; its default puts modules with many tests first, which
 # left the one-test, three-minute equality module to start last, beside an idle worker).
 SLOWEST_FIRST = (
+    "test_scheduler_postgres.py",  # mostly waiting for the cron minute
     "test_incremental_equality.py",
     "test_cli_and_cdnow.py",
     "test_degenerate_runs.py",

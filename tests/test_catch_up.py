@@ -9,7 +9,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from dagster import build_schedule_context
+from dagster import RunRequest, SkipReason, build_schedule_context
 
 from orchestration.assets.coverage import missing_days
 from orchestration.catch_up import (
@@ -24,6 +24,7 @@ from orchestration.cli import main
 from orchestration.definitions import DAILY_JOB, build_definitions
 from orchestration.resources import warehouse_for
 from orchestration.runner import RunError, instance_for
+from orchestration.window import SCHEDULE_TAG
 from sample_data.generator import GeneratorParams
 from tests.conftest import (
     assert_same_tables,
@@ -124,10 +125,23 @@ def test_downtime_and_a_held_back_day_are_caught_up_with_no_hole_left(
         build_schedule_context(scheduled_execution_time=dt.datetime(2025, 3, 15, 0, 30,
                                                                     tzinfo=dt.UTC)))
     assert request.run_key == "2025-03-14"
+    schedule = defs.resolve_schedule_def(f"{DAILY_JOB}_schedule")
     with instance_for(settings) as instance:
+        # the tags the daemon adds to a scheduled run
+        tags = {**request.tags, SCHEDULE_TAG: schedule.name}
         result = defs.resolve_job_def(DAILY_JOB).execute_in_process(
-            run_config=request.run_config, instance=instance, tags=request.tags,
+            run_config=request.run_config, instance=instance, tags=tags,
             raise_on_error=False)
+        # a second tick for the same day (a later minute) launches nothing ...
+        again = schedule(build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=dt.datetime(2025, 3, 15, 7, 0, tzinfo=dt.UTC)))
+        assert isinstance(again, SkipReason) and "2025-03-14" in again.skip_message
+        # ... and the next day's tick does
+        assert isinstance(schedule(build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=dt.datetime(2025, 3, 16, 0, 30, tzinfo=dt.UTC))),
+            RunRequest)
     assert result.success
     assert wh.row("select window_start, window_end from _userops.run_window") == (D[6], D[13])
     assert missing_days(wh) == []
