@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 ALERTS: dict[str, str] = {
-    "decline_rule": "new-user ratio below churn rate in the latest complete period",
+    "decline_rule": "by the churn standard, the user base shrank: new and returned users "
+                    "fell short of the churned in the latest complete period",
     "quick_ratio_low": "quick ratio below the threshold in the latest complete period",
     "net_growth_negative": "net active growth negative for N complete periods in a row",
     "channel_unstable": "an acquisition channel turned unstable (CV of daily signups)",
@@ -40,6 +41,7 @@ class Firing:
 
 @dataclass(frozen=True)
 class AlertThresholds:
+    decline_z: float
     quick_ratio_min: float
     net_growth_negative_periods: int
     high_risk_share_jump: float
@@ -68,9 +70,42 @@ def _days(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_datetime(frame[column]).dt.date
 
 
+def decline_alerts(flow: pd.DataFrame, grain: str, first: dt.date, last: dt.date,
+                   t: AlertThresholds) -> list[Firing]:
+    """decline_rule for every complete period of `flow` (fct_user_base_flow at one grain)
+    that ends between first and last. By the churn standard: the users who crossed
+    churn_days of inactivity in the period (churn rate = churned / base, the users not
+    churned at its start) against the users who joined the base (new-user ratio = new /
+    base; returned: churned users active again). The practice compares the new-user ratio
+    with the churn rate alone; counting the returned too keeps a product whose base holds
+    steady from firing every period (there, new = churned - returned). Fires when the
+    shortfall churned - new - returned is at least decline_z standard errors, sqrt(churned
+    + new + returned) for Poisson counts, so a period's noise does not fire it."""
+    done = _complete(flow)
+    out: list[Firing] = []
+    for row in done.itertuples(index=False):
+        start = pd.Timestamp(row.period_start).date()
+        end = period_end(start, grain)
+        if not first <= end <= last or not row.base_users:
+            continue
+        inflow = row.new_users + row.returned_users
+        shortfall = row.churned_users - inflow
+        noise = float(np.sqrt(row.churned_users + inflow))
+        if shortfall <= 0 or shortfall < t.decline_z * noise:
+            continue
+        out.append(Firing(
+            end, "decline_rule", "", float(row.new_user_ratio), float(row.churn_rate),
+            f"{grain} of {start}: new-user ratio {row.new_user_ratio:.3f} + return rate "
+            f"{row.return_rate:.3f} < churn rate {row.churn_rate:.3f} of a base of "
+            f"{row.base_users:,} ({row.new_users} new + {row.returned_users} returned vs "
+            f"{row.churned_users} churned: short by {shortfall}, "
+            f"{shortfall / noise:.1f} standard errors >= {t.decline_z:g})"))
+    return out
+
+
 def growth_alerts(growth: pd.DataFrame, grain: str, first: dt.date, last: dt.date,
                   t: AlertThresholds) -> list[Firing]:
-    """decline_rule, quick_ratio_low and net_growth_negative for every complete period of
+    """quick_ratio_low and net_growth_negative for every complete period of
     `growth` (fct_growth_accounting at one grain) that ends between first and last; the
     alert's day is the period's last day."""
     done = _complete(growth)
@@ -83,10 +118,6 @@ def growth_alerts(growth: pd.DataFrame, grain: str, first: dt.date, last: dt.dat
         if not first <= end <= last:
             continue
         label = f"{grain} of {row['period_start']}"
-        ratio, churn = row["new_user_ratio"], row["churn_rate"]
-        if pd.notna(ratio) and pd.notna(churn) and ratio < churn:
-            out.append(Firing(end, "decline_rule", "", float(ratio), float(churn),
-                              f"{label}: new-user ratio {ratio:.3f} < churn rate {churn:.3f}"))
         quick = row["quick_ratio"]
         if pd.notna(quick) and quick < t.quick_ratio_min:
             out.append(Firing(end, "quick_ratio_low", "", float(quick), t.quick_ratio_min,

@@ -285,6 +285,9 @@ class AlertsConfig(_Strict):
 
     period: Literal["week", "month"] = Field(
         default="week", description="grain of the growth-accounting alerts")
+    decline_z: float = Field(
+        default=2.0, gt=0, description="decline_rule: the base's shortfall in standard "
+        "errors (churned - new - returned over sqrt of their sum)")
     quick_ratio_min: float = Field(default=1.0, ge=0)
     net_growth_negative_periods: int = Field(default=2, ge=1)
     high_risk_share_jump: float = Field(

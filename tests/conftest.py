@@ -92,6 +92,7 @@ DAILY_TABLES = {
     "marts.fct_user_lifecycle_daily": "activity_date, user_id",
     "marts.fct_lifecycle_stage_counts": "activity_date, lifecycle_stage",
     "marts.fct_lifecycle_transitions": "activity_date, from_stage, to_stage",
+    "marts.fct_user_base_flow": "grain, period_start",
     "marts.fct_channel_quality": "channel, cohort_month",
     "marts.fct_aarrr_funnel": "cohort_month, step_number",
     "intermediate.int_user_rfm_days": "user_id, activity_date",

@@ -8,6 +8,7 @@ import logging
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -38,12 +39,55 @@ SUN2 = MON + dt.timedelta(days=13)
 SUN3 = MON + dt.timedelta(days=20)
 
 
-def test_decline_rule_fires_below_the_churn_rate_only():
-    growth = weeks([{"new_user_ratio": 0.09, "churn_rate": 0.1},
-                    {"new_user_ratio": 0.1, "churn_rate": 0.1}])
-    fired = rules.growth_alerts(growth, "week", MON, SUN2, T)
-    assert [n for n in names(fired) if n[0] == "decline_rule"] == [("decline_rule", SUN1)]
-    assert "new-user ratio 0.090 < churn rate 0.100" in fired[0].message
+def flows(rows: list[dict]) -> pd.DataFrame:
+    """Complete weekly fct_user_base_flow rows from Monday MON, one per dict."""
+    base = {"base_users": 1000, "new_users": 100, "churned_users": 100, "returned_users": 0,
+            "is_complete": True}
+    out = pd.DataFrame([{**base, **r, "period_start": MON + dt.timedelta(weeks=i)}
+                        for i, r in enumerate(rows)])
+    for ratio, column in (("new_user_ratio", "new_users"), ("churn_rate", "churned_users"),
+                          ("return_rate", "returned_users")):
+        out[ratio] = out[column] / out["base_users"]
+    return out
+
+
+def test_decline_rule_fires_on_a_shortfall_of_two_standard_errors():
+    # shortfall 100 - 80 = 20 vs 2 * sqrt(180) = 26.8: noise; 100 - 70 = 30 vs 26.1: fires
+    # (new-user ratio 0.07 < churn rate 0.10); returned users count as inflow
+    fired = rules.decline_alerts(flows([
+        {"new_users": 80}, {"new_users": 70}, {"new_users": 70, "returned_users": 20},
+        {"new_users": 70, "is_complete": False}]), "week", MON, SUN3 + dt.timedelta(7), T)
+    assert names(fired) == [("decline_rule", SUN2)]
+    assert fired[0].value == 0.07 and fired[0].threshold == 0.1
+    assert "new-user ratio 0.070 + return rate 0.000 < churn rate 0.100" in fired[0].message
+    assert "short by 30, 2.3 standard errors >= 2" in fired[0].message
+    # a first period without a base judges nothing
+    assert rules.decline_alerts(flows([{"base_users": 0, "new_users": 0}]), "week", MON,
+                                SUN1, T) == []
+
+
+def test_decline_rule_rarely_fires_on_a_steady_base():
+    """Its false-firing rate: a base that holds steady (churned ~ Poisson(mean), new +
+    returned ~ Poisson(mean)) fires in about 2.3 % of weeks at z = 2 (one-sided normal
+    tail), i.e. < 1 firing per 100 days. The literal practice rule (new < churned, no
+    returns, no noise margin) fires in nearly every week: on a steady base with returns,
+    new = churned - returned."""
+    rng = np.random.default_rng(1)
+    n, mean = 4000, 120
+    churned = rng.poisson(mean, n)
+    new = rng.poisson(0.7 * mean, n)
+    returned = rng.poisson(0.3 * mean, n)
+    flow = pd.DataFrame({"period_start": [MON + dt.timedelta(weeks=i) for i in range(n)],
+                         "base_users": 3000, "new_users": new, "returned_users": returned,
+                         "churned_users": churned, "is_complete": True})
+    for ratio, column in (("new_user_ratio", "new_users"), ("churn_rate", "churned_users"),
+                          ("return_rate", "returned_users")):
+        flow[ratio] = flow[column] / flow["base_users"]
+    last = MON + dt.timedelta(weeks=n)
+    rate = len(rules.decline_alerts(flow, "week", MON, last, T)) / n
+    assert 0.01 < rate < 0.04
+    assert rate * 100 / 7 < 1  # firings per 100 days
+    assert (new < churned).mean() > 0.9  # the literal rule, on the same weeks
 
 
 def test_quick_ratio_below_one_fires_at_the_threshold_not_on_it():

@@ -63,6 +63,9 @@ def evaluate(warehouse: Warehouse, settings: Settings) -> tuple[list[rules.Firin
     growth = warehouse.query(
         "select * from marts.fct_growth_accounting where grain = ? order by period_start",
         [grain])
+    flow = warehouse.query(
+        "select * from marts.fct_user_base_flow where grain = ? order by period_start",
+        [grain])
     signups = warehouse.query(
         "select channel, signup_date, count(*) as new_users from intermediate.int_user_cohorts "
         "where signup_date is not null and signup_date <= ? group by channel, signup_date",
@@ -85,6 +88,7 @@ def evaluate(warehouse: Warehouse, settings: Settings) -> tuple[list[rules.Firin
         "and outcome_days = ?", [settings.config.loop.outcome_days[0]]) \
         if warehouse.exists(OUTCOMES_TABLE) else pd.DataFrame(columns=["verdict"])
     firings = [
+        *rules.decline_alerts(flow, grain, first, last, t),
         *rules.growth_alerts(growth, grain, first, last, t),
         *rules.action_alerts(outcomes, last),
         *rules.channel_alerts(signups, last, t),
@@ -189,6 +193,7 @@ def build_alerts_asset(settings: Settings):
     @asset(
         key=ALERTS_KEY,
         deps=[AssetKey(["marts", "fct_growth_accounting"]),
+              AssetKey(["marts", "fct_user_base_flow"]),
               AssetKey(["marts", "fct_active_users_daily"]),
               AssetKey(["intermediate", "int_user_cohorts"]),
               AssetKey(["intermediate", "int_user_days"]), RUNS_KEY, OUTCOMES_KEY],
