@@ -148,8 +148,13 @@ def _score_suites() -> list[Suite]:
         Suite("fct_alerts", m + "fct_alerts", (
             unique("alert_date", "alert", "subject"), not_null("message"),
             in_set("alert", list(ALERTS)),
-            in_set("severity", ["warn", "block"]),
-            in_set("notify_status", ["pending", "sent", "failed", "too_old"])),
+            in_set("severity", ["warn", "block"])),
+            blocking=False),
+        Suite("fct_alert_episodes", m + "fct_alert_episodes", (
+            unique("alert", "subject", "started"), in_set("alert", list(ALERTS)),
+            in_set("state", ["open", "resolved"]), between("days_firing", 1, None),
+            in_set("start_notify", ["pending", "sent", "failed", "too_old"]),
+            in_set("resolve_notify", ["open", "pending", "sent", "failed", "too_old"])),
             blocking=False),
     ]
 

@@ -4,7 +4,9 @@ Each rule takes the frames it needs and returns the firings as `Firing`s: the da
 alert is about, the alert's name, a subject (a channel, or "" for the whole product), the
 value that fired it, the threshold, and a one-line message with the numbers. The asset
 (orchestration/assets/alerts.py) reads the frames, records the firings in
-marts.fct_alerts and reports each alert as an asset check.
+marts.fct_alerts, groups them into episodes (`episodes`: an alert that stays true is one
+episode from its start to its resolution, in marts.fct_alert_episodes) and reports each
+alert as an asset check.
 """
 
 from __future__ import annotations
@@ -261,6 +263,51 @@ def action_alerts(outcomes: pd.DataFrame, day: dt.date) -> list[Firing]:
             f"{row.outcome_days} days, {row.treated_users} treated vs "
             f"{row.holdout_users} held out"))
     return out
+
+
+PERIOD_ALERTS = ("decline_rule", "quick_ratio_low", "net_growth_negative")
+EPISODE_COLUMNS = ["alert", "subject", "severity", "started", "last_seen", "resolved_on",
+                   "days_firing", "value", "threshold", "first_message", "last_message"]
+
+
+def next_judgement(alert: str, grain: str, day: dt.date) -> dt.date:
+    """The day an alert is judged next after `day`: the end of the next period for the
+    growth alerts (judged on complete periods), else the next day."""
+    if alert in PERIOD_ALERTS:
+        return period_end(day + dt.timedelta(days=1), grain)
+    return day + dt.timedelta(days=1)
+
+
+def episodes(log: pd.DataFrame, grain: str, judged_through: dt.date) -> pd.DataFrame:
+    """Episodes of the firings in `log` (fct_alerts: alert_date, alert, subject, severity,
+    value, threshold, message): one per alert and subject and unbroken run of firings,
+    a firing on the alert's next judgement continuing it. Resolved on the first
+    judgement without a firing, once the alerts were judged through that day; open
+    (resolved_on None) while it holds. A pure function of the log, so a rerun that
+    rewrites days rebuilds the same episodes."""
+    rows = []
+    if log.empty:
+        return pd.DataFrame(columns=EPISODE_COLUMNS)
+    log = log.assign(alert_date=_days(log, "alert_date")).sort_values(
+        ["alert", "subject", "alert_date"])
+    for (alert, subject), fired in log.groupby(["alert", "subject"], sort=True):
+        days = fired["alert_date"].tolist()
+        begin = 0
+        for i in range(1, len(days) + 1):
+            if i < len(days) and days[i] <= next_judgement(alert, grain, days[i - 1]):
+                continue
+            run = fired.iloc[begin:i]
+            ends = next_judgement(alert, grain, days[i - 1])
+            rows.append({
+                "alert": alert, "subject": subject, "severity": run["severity"].iloc[-1],
+                "started": days[begin], "last_seen": days[i - 1],
+                "resolved_on": ends if judged_through >= ends else None,
+                "days_firing": len(run), "value": float(run["value"].iloc[-1]),
+                "threshold": float(run["threshold"].iloc[-1]),
+                "first_message": run["message"].iloc[0],
+                "last_message": run["message"].iloc[-1]})
+            begin = i
+    return pd.DataFrame(rows, columns=EPISODE_COLUMNS)
 
 
 def latest(firings: Iterable[Firing], alert: str) -> Firing | None:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from models import alerts as rules
-from orchestration.assets.alerts import merge, notify
+from orchestration.assets.alerts import merge, notify, track
 from orchestration.config import parse_config
 from orchestration.model_settings import alert_thresholds
 
@@ -203,20 +203,53 @@ def firing(day: int, alert: str = "quick_ratio_low", value: float = 0.5) -> rule
 NOW = pd.Timestamp("2025-03-10 01:00", tz="UTC")
 
 
-def test_rerun_replaces_the_evaluated_days_and_keeps_notification_state():
+def test_rerun_replaces_the_evaluated_days_and_keeps_when_they_were_recorded():
     first = merge(None, [firing(1), firing(5)], (dt.date(2025, 3, 1), dt.date(2025, 3, 5)),
                   set(), "run1", NOW)
-    first.loc[first["alert_date"] == pd.Timestamp("2025-03-05"), "notify_status"] = "sent"
-    # a rerun of days 4-5: day 5 fires again (stays sent), day 1 is outside (kept)
+    # a rerun of days 4-5: day 5 fires again (keeps its first record), day 1 is outside
+    later = NOW + pd.Timedelta(hours=1)
     again = merge(first, [firing(5, value=0.4)], (dt.date(2025, 3, 4), dt.date(2025, 3, 5)),
-                  {"quick_ratio_low"}, "run2", NOW)
+                  {"quick_ratio_low"}, "run2", later)
     assert again["alert_date"].dt.day.tolist() == [1, 5]
     day5 = again.iloc[1]
-    assert (day5["notify_status"], day5["value"], day5["severity"], day5["run_id"]) == \
-        ("sent", 0.4, "block", "run1")
+    assert (day5["value"], day5["severity"], day5["run_id"], day5["recorded_at"]) == \
+        (0.4, "block", "run1", NOW)
     # a rerun in which day 5 no longer fires drops it
     gone = merge(again, [], (dt.date(2025, 3, 5), dt.date(2025, 3, 5)), set(), "run3", NOW)
     assert gone["alert_date"].dt.day.tolist() == [1]
+
+
+def _log(days: dict[str, list[int]], through: int) -> pd.DataFrame:
+    firings = [firing(d, alert) for alert, ds in days.items() for d in ds]
+    return merge(None, firings, (dt.date(2025, 3, 1), dt.date(2025, 3, through)), set(),
+                 "r", NOW)
+
+
+def test_an_alert_that_stays_true_is_one_episode_until_it_resolves():
+    # bounced_only_spike is judged daily: days 1-3 are one episode, resolved on day 4
+    # (judged, not firing); day 6 starts another. quick_ratio_low is judged on Sundays
+    # (weeks end on 2 and 9 March): firing on both is one episode, still open.
+    log = _log({"bounced_only_spike": [1, 2, 3, 6], "quick_ratio_low": [2, 9]}, 9)
+    eps = rules.episodes(log, "week", dt.date(2025, 3, 9))
+    got = [(e.alert, e.started.day, e.last_seen.day,
+            e.resolved_on.day if e.resolved_on else None, e.days_firing)
+           for e in eps.itertuples()]
+    assert got == [("bounced_only_spike", 1, 3, 4, 3), ("bounced_only_spike", 6, 6, 7, 1),
+                   ("quick_ratio_low", 2, 9, None, 2)]
+    assert eps["first_message"].iloc[0] == "bounced_only_spike on 1"
+    assert eps["last_message"].iloc[0] == "bounced_only_spike on 3"
+    # judged only through day 3, the first episode is still open (ongoing)
+    early = rules.episodes(_log({"bounced_only_spike": [1, 2, 3]}, 3), "week",
+                           dt.date(2025, 3, 3))
+    assert early["resolved_on"].tolist() == [None]
+    # a month-grain growth alert continues from one month's end to the next
+    monthly = rules.episodes(pd.DataFrame({
+        "alert_date": [dt.date(2025, 1, 31), dt.date(2025, 2, 28), dt.date(2025, 4, 30)],
+        "alert": "decline_rule", "subject": "", "severity": "warn", "value": 0.1,
+        "threshold": 0.2, "message": "m"}), "month", dt.date(2025, 5, 31))
+    assert [(e.started, e.resolved_on) for e in monthly.itertuples()] == [
+        (dt.date(2025, 1, 31), dt.date(2025, 3, 31)),
+        (dt.date(2025, 4, 30), dt.date(2025, 5, 31))]
 
 
 class _Hook(BaseHTTPRequestHandler):
@@ -246,34 +279,61 @@ def webhook():
     server.shutdown()
 
 
-def test_webhook_posts_each_new_alert_once_and_retries_failures(webhook):
-    today = dt.date(2025, 3, 9)
-    frame = merge(None, [firing(1), firing(8), firing(9, "decline_rule")],
-                  (dt.date(2025, 3, 1), today), set(), "run1", NOW)
+def _episodes(days: dict[str, list[int]], through: int, previous=None) -> pd.DataFrame:
+    return track(previous, rules.episodes(_log(days, through), "week",
+                                          dt.date(2025, 3, through)))
+
+
+def test_webhook_posts_an_episode_when_it_starts_and_when_it_resolves(webhook):
+    # run of day 3: bounced-only spike since day 1 -> one post (its start), not three
+    eps = _episodes({"bounced_only_spike": [1, 2, 3]}, 3)
+    assert notify(eps, webhook, dt.date(2025, 3, 3), 7, LOG, NOW) == {
+        "sent": 1, "failed": 0, "too_old": 0}
+    assert [(p["event"], p["started"], p["message"]) for p in _Hook.received] == [
+        ("start", "2025-03-01", "bounced_only_spike on 1")]
+    # run of day 4: still firing -> ongoing, nothing posted
+    eps = _episodes({"bounced_only_spike": [1, 2, 3, 4]}, 4, eps)
+    assert eps["state"].tolist() == ["open"]
+    assert notify(eps, webhook, dt.date(2025, 3, 4), 7, LOG, NOW)["sent"] == 0
+    # run of day 5: not firing -> resolved, posted once; a rerun of day 5 posts nothing
+    eps = _episodes({"bounced_only_spike": [1, 2, 3, 4]}, 5, eps)
+    assert (eps["state"].tolist(), eps["resolve_notify"].tolist()) == (["resolved"], ["pending"])
+    assert notify(eps, webhook, dt.date(2025, 3, 5), 7, LOG, NOW)["sent"] == 1
+    eps = _episodes({"bounced_only_spike": [1, 2, 3, 4]}, 5, eps)
+    assert notify(eps, webhook, dt.date(2025, 3, 5), 7, LOG, NOW)["sent"] == 0
+    assert [(p["event"], p["resolved_on"], p["days_firing"]) for p in _Hook.received] == [
+        ("start", None, 3), ("resolved", "2025-03-05", 4)]
+    assert _Hook.received[1]["message"].startswith(
+        "resolved on 2025-03-05 after 4 firing(s) since 2025-03-01; last: ")
+
+
+def test_webhook_retries_failures_and_skips_what_is_too_old(webhook):
+    # a backfill through day 20: the episode of days 1-2 resolved long ago (too old);
+    # the one of days 18-20 is open and recent
+    eps = _episodes({"quick_ratio_low": [2], "bounced_only_spike": [1, 2, 18, 19, 20]}, 20)
     _Hook.fail = True
-    counts = notify(frame, webhook, today, 7, LOG, NOW)
-    # day 1 is older than 7 days: recorded, never posted; the others failed, kept for later
-    assert counts == {"sent": 0, "failed": 2, "too_old": 1}
-    assert frame["notify_status"].tolist() == ["too_old", "failed", "failed"]
-    assert frame["notify_error"].iloc[1] == "HTTP 503"
+    counts = notify(eps, webhook, dt.date(2025, 3, 20), 7, LOG, NOW)
+    # too old: the first bounced episode's start and resolution, quick ratio's start
+    # and resolution (judged on Sunday 9 March)
+    assert counts == {"sent": 0, "failed": 1, "too_old": 4}
+    assert eps["notify_error"].tolist()[1] == "HTTP 503"
     _Hook.fail = False
-    counts = notify(frame, webhook, today, 7, LOG, NOW)  # the next run retries
-    assert counts == {"sent": 2, "failed": 0, "too_old": 0}
-    assert [(p["alert"], p["alert_date"]) for p in _Hook.received] == [
-        ("quick_ratio_low", "2025-03-08"), ("decline_rule", "2025-03-09")]
-    assert _Hook.received[0]["message"] == "quick_ratio_low on 8"
-    assert frame["notify_attempts"].tolist() == [0, 2, 2]
-    assert notify(frame, webhook, today, 7, LOG, NOW) == {"sent": 0, "failed": 0, "too_old": 0}
-    assert len(_Hook.received) == 2  # nothing posted twice
+    assert notify(eps, webhook, dt.date(2025, 3, 20), 7, LOG, NOW) == {
+        "sent": 1, "failed": 0, "too_old": 0}  # the next run retries
+    assert [(p["alert"], p["event"], p["started"]) for p in _Hook.received] == [
+        ("bounced_only_spike", "start", "2025-03-18")]
+    assert eps["notify_attempts"].tolist() == [0, 2, 0]
+    assert notify(eps, webhook, dt.date(2025, 3, 20), 7, LOG, NOW) == {
+        "sent": 0, "failed": 0, "too_old": 0}
 
 
 def test_unreachable_webhook_never_raises():
-    frame = merge(None, [firing(9)], (dt.date(2025, 3, 9), dt.date(2025, 3, 9)), set(), "r", NOW)
-    counts = notify(frame, "http://127.0.0.1:9/nothing-listens", dt.date(2025, 3, 9), 7, LOG, NOW)
-    assert counts["failed"] == 1 and frame["notify_status"].iloc[0] == "failed"
-    frame = merge(None, [firing(9)], (dt.date(2025, 3, 9), dt.date(2025, 3, 9)), set(), "r", NOW)
-    assert notify(frame, None, dt.date(2025, 3, 9), 7, LOG, NOW)["sent"] == 0
-    assert frame["notify_status"].iloc[0] == "pending"  # no URL: waits for one
+    eps = _episodes({"bounced_only_spike": [9]}, 9)
+    counts = notify(eps, "http://127.0.0.1:9/nothing-listens", dt.date(2025, 3, 9), 7, LOG, NOW)
+    assert counts["failed"] == 1 and eps["start_notify"].iloc[0] == "failed"
+    eps = _episodes({"bounced_only_spike": [9]}, 9)
+    assert notify(eps, None, dt.date(2025, 3, 9), 7, LOG, NOW)["sent"] == 0
+    assert eps["start_notify"].iloc[0] == "pending"  # no URL: waits for one
 
 
 def test_blocking_is_configured_per_alert(tmp_path):

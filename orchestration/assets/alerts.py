@@ -1,10 +1,13 @@
-"""Business alerts: the asset marts.fct_alerts (one row per firing, kept across runs) and
-one asset check per alert, WARN unless the config lists it under alerts.blocking (then a
-firing stops the publish). Plus the engagement trend's check on its latest day.
+"""Business alerts: marts.fct_alerts (one row per firing, kept across runs),
+marts.fct_alert_episodes (an alert that stays true is one episode: start, last seen,
+resolved) and one asset check per alert, WARN unless the config lists it under
+alerts.blocking (then a firing stops the publish). Plus the engagement trend's check on
+its latest day.
 
 The rules are pure functions in models/alerts.py; here they get their numbers from the
 warehouse. A webhook (URL from the environment variable alerts.webhook_env) receives one
-JSON POST per new firing; a failed post is logged and retried on the next run.
+JSON POST when an episode starts and one when it resolves, not one a day; a failed post
+is logged and retried on the next run.
 """
 
 import datetime as dt
@@ -18,10 +21,11 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetSpec,
     MaterializeResult,
     ResourceParam,
-    asset,
     asset_check,
+    multi_asset,
 )
 
 from models import alerts as rules
@@ -37,12 +41,24 @@ from orchestration.warehouse import Warehouse
 TREND_KEY = AssetKey(["marts", "fct_engagement_trend"])
 ALERTS_KEY = AssetKey(["marts", "fct_alerts"])
 ALERTS_TABLE = "marts.fct_alerts"
+EPISODES_KEY = AssetKey(["marts", "fct_alert_episodes"])
+EPISODES_TABLE = "marts.fct_alert_episodes"
 KEY_COLUMNS = ["alert_date", "alert", "subject"]
 COLUMNS = {
     "alert_date": "datetime64[s]", "alert": "str", "subject": "str", "severity": "str",
     "value": "float64", "threshold": "float64", "message": "str", "run_id": "str",
-    "recorded_at": "datetime64[us, UTC]", "notify_status": "str", "notify_attempts": "int64",
-    "notified_at": "datetime64[us, UTC]", "notify_error": "str",
+    "recorded_at": "datetime64[us, UTC]",
+}
+EPISODE_KEY = ["alert", "subject", "started"]
+# start_notify: pending | sent | failed | too_old; resolve_notify: open (not resolved)
+# | pending | sent | failed | too_old
+NOTIFY_COLUMNS = {"start_notify": "str", "resolve_notify": "str", "notify_attempts": "int64",
+                  "notified_at": "datetime64[us, UTC]", "notify_error": "str"}
+EPISODE_TYPES = {
+    "alert": "str", "subject": "str", "severity": "str", "started": "datetime64[s]",
+    "last_seen": "datetime64[s]", "resolved_on": "datetime64[s]", "state": "str",
+    "days_firing": "int64", "value": "float64", "threshold": "float64",
+    "first_message": "str", "last_message": "str", **NOTIFY_COLUMNS,
 }
 GROWTH_ALERTS = ("decline_rule", "quick_ratio_low", "net_growth_negative")
 
@@ -109,14 +125,11 @@ def evaluate(warehouse: Warehouse, settings: Settings) -> tuple[list[rules.Firin
 def merge(existing: pd.DataFrame | None, firings: list[rules.Firing], span: tuple[dt.date, dt.date],
           blocking: set[str], run_id: str, now: pd.Timestamp) -> pd.DataFrame:
     """The new fct_alerts: rows outside the evaluated days kept, those inside replaced by
-    this run's firings; a firing recorded before keeps its notification state (so a
-    rerun never posts twice)."""
+    this run's firings; a firing recorded before keeps when and by which run."""
     new = pd.DataFrame([{
         "alert_date": pd.Timestamp(f.alert_date), "alert": f.alert, "subject": f.subject,
         "severity": "block" if f.alert in blocking else "warn", "value": f.value,
         "threshold": f.threshold, "message": f.message, "run_id": run_id, "recorded_at": now,
-        "notify_status": "pending", "notify_attempts": 0, "notified_at": pd.NaT,
-        "notify_error": None,
     } for f in firings], columns=list(COLUMNS))
     if existing is not None and not existing.empty:
         existing = typed(existing)  # Spark reads timestamps back without their zone
@@ -125,8 +138,7 @@ def merge(existing: pd.DataFrame | None, firings: list[rules.Firing], span: tupl
         if not new.empty and not before.empty:
             keyed = new.set_index(KEY_COLUMNS)
             seen = keyed.index.isin(before.index)
-            for column in ("notify_status", "notify_attempts", "notified_at", "notify_error",
-                           "recorded_at", "run_id"):
+            for column in ("recorded_at", "run_id"):
                 keyed.loc[seen, column] = before.loc[keyed.index[seen], column].to_numpy()
             new = keyed.reset_index()
         kept = existing[~inside]
@@ -134,9 +146,36 @@ def merge(existing: pd.DataFrame | None, firings: list[rules.Firing], span: tupl
     return typed(new).sort_values(KEY_COLUMNS).reset_index(drop=True)
 
 
-def typed(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.reindex(columns=list(COLUMNS)).copy()
-    for column, dtype in COLUMNS.items():
+def track(previous: pd.DataFrame | None, current: pd.DataFrame) -> pd.DataFrame:
+    """fct_alert_episodes: the episodes of the firing log now (rules.episodes), each
+    keeping the notification state it had (by alert, subject and start), so a rerun never
+    posts twice; a new episode's start is pending, its resolution pending once resolved."""
+    out = current.assign(
+        state=["open" if pd.isna(r) else "resolved" for r in current["resolved_on"]],
+        start_notify="pending", notify_attempts=0, notified_at=pd.NaT, notify_error=None)
+    out["resolve_notify"] = ["open" if s == "open" else "pending" for s in out["state"]]
+    out = typed(out, EPISODE_TYPES)
+    if previous is not None and not previous.empty and not out.empty:
+        before = typed(previous, EPISODE_TYPES).set_index(EPISODE_KEY)
+        keyed = out.set_index(EPISODE_KEY)
+        seen = keyed.index.isin(before.index)
+        old = before.loc[keyed.index[seen]]
+        for column in ("start_notify", "notify_attempts", "notified_at", "notify_error"):
+            keyed.loc[seen, column] = old[column].to_numpy()
+        # a resolution already handled stays so; one that reopened is open again
+        handled = old["resolve_notify"].isin(["sent", "failed", "too_old"]).to_numpy()
+        resolved = (keyed.loc[seen, "state"] == "resolved").to_numpy()
+        keyed.loc[seen, "resolve_notify"] = [
+            o if h and r else n for o, h, r, n in zip(
+                old["resolve_notify"], handled, resolved, keyed.loc[seen, "resolve_notify"],
+                strict=True)]
+        out = typed(keyed.reset_index(), EPISODE_TYPES)
+    return out.sort_values(EPISODE_KEY).reset_index(drop=True)
+
+
+def typed(frame: pd.DataFrame, types: dict[str, str] = COLUMNS) -> pd.DataFrame:
+    out = frame.reindex(columns=list(types)).copy()
+    for column, dtype in types.items():
         if dtype.startswith("datetime64") and "UTC" in dtype:
             out[column] = pd.to_datetime(out[column], utc=True)
         elif dtype.startswith("datetime64"):
@@ -150,34 +189,53 @@ def typed(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def notify(frame: pd.DataFrame, url: str | None, today: dt.date, max_age_days: int,
+def notify(episodes: pd.DataFrame, url: str | None, today: dt.date, max_age_days: int,
            log, now: pd.Timestamp) -> dict[str, int]:
-    """Post every pending or failed firing no older than max_age_days (in place); older
-    unsent ones become 'too_old'. Without a URL nothing is posted and they stay pending."""
+    """Post each episode's start and its resolution once (in place): pending or failed
+    ones are posted; a start not seen within max_age_days (a backfill's) and a resolution
+    older than that become 'too_old' instead. Without a URL nothing is posted and they
+    stay pending."""
     counts = {"sent": 0, "failed": 0, "too_old": 0}
-    waiting = frame["notify_status"].isin(["pending", "failed"])
-    old = waiting & (frame["alert_date"].dt.date < today - dt.timedelta(days=max_age_days))
-    frame.loc[old, "notify_status"] = "too_old"
-    counts["too_old"] = int(old.sum())
+    oldest = pd.Timestamp(today - dt.timedelta(days=max_age_days))
+    posts = []
+    for i in episodes.index:
+        row = episodes.loc[i]
+        if row["start_notify"] in ("pending", "failed"):
+            posts.append((i, "start_notify", "start", row["last_seen"]))
+        if row["resolve_notify"] in ("pending", "failed"):
+            posts.append((i, "resolve_notify", "resolved", row["resolved_on"]))
+    for i, column, _event, seen in posts:
+        if seen < oldest:
+            episodes.loc[i, column] = "too_old"
+            counts["too_old"] += 1
     if not url:
         return counts
-    for i in frame.index[waiting & ~old]:
-        row = frame.loc[i]
-        payload = {"source": "userops", **{k: row[k] for k in (
-            "alert", "subject", "severity", "value", "threshold", "message")},
-            "alert_date": row["alert_date"].date().isoformat(),
+    for i, column, event, _seen in posts:
+        row = episodes.loc[i]
+        if row[column] == "too_old":
+            continue
+        payload = {"source": "userops", "event": event, **{k: row[k] for k in (
+            "alert", "subject", "severity", "value", "threshold")},
+            "started": row["started"].date().isoformat(),
+            "last_seen": row["last_seen"].date().isoformat(),
+            "resolved_on": row["resolved_on"].date().isoformat() if event == "resolved"
+            else None,
+            "days_firing": int(row["days_firing"]),
+            "message": row["first_message"] if event == "start" else
+            f"resolved on {row['resolved_on'].date()} after {int(row['days_firing'])} "
+            f"firing(s) since {row['started'].date()}; last: {row['last_message']}",
             "description": rules.ALERTS.get(row["alert"], "")}
         error = post_alert(url, payload)
-        frame.loc[i, "notify_attempts"] = int(row["notify_attempts"]) + 1
+        episodes.loc[i, "notify_attempts"] = int(row["notify_attempts"]) + 1
         if error is None:
-            frame.loc[i, ["notify_status", "notify_error"]] = ["sent", None]
-            frame.loc[i, "notified_at"] = now
+            episodes.loc[i, [column, "notify_error"]] = ["sent", None]
+            episodes.loc[i, "notified_at"] = now
             counts["sent"] += 1
         else:
-            frame.loc[i, ["notify_status", "notify_error"]] = ["failed", error]
+            episodes.loc[i, [column, "notify_error"]] = ["failed", error]
             counts["failed"] += 1
-            log.warning("alert webhook failed for %s %s: %s (retried next run)",
-                        row["alert"], row["alert_date"].date(), error)
+            log.warning("alert webhook failed for %s %s (%s): %s (retried next run)",
+                        row["alert"], row["started"].date(), event, error)
     return counts
 
 
@@ -190,20 +248,27 @@ def build_alerts_asset(settings: Settings):
         for name, text in rules.ALERTS.items()
     ]
 
-    @asset(
-        key=ALERTS_KEY,
-        deps=[AssetKey(["marts", "fct_growth_accounting"]),
-              AssetKey(["marts", "fct_user_base_flow"]),
-              AssetKey(["marts", "fct_active_users_daily"]),
-              AssetKey(["intermediate", "int_user_cohorts"]),
-              AssetKey(["intermediate", "int_user_days"]), RUNS_KEY, OUTCOMES_KEY],
+    deps = [AssetKey(["marts", "fct_growth_accounting"]),
+            AssetKey(["marts", "fct_user_base_flow"]),
+            AssetKey(["marts", "fct_active_users_daily"]),
+            AssetKey(["intermediate", "int_user_cohorts"]),
+            AssetKey(["intermediate", "int_user_days"]), RUNS_KEY, OUTCOMES_KEY]
+
+    @multi_asset(
+        specs=[
+            AssetSpec(ALERTS_KEY, deps=deps, group_name="alerts", kinds={"python", "duckdb"},
+                      description="Business alerts: one row per firing (day, alert, subject, "
+                      "severity, value, threshold, message), kept across runs; the days a "
+                      "run builds are re-evaluated and replaced."),
+            AssetSpec(EPISODES_KEY, deps=deps, group_name="alerts",
+                      kinds={"python", "duckdb"},
+                      description="Alert episodes: an alert that stays true is one row "
+                      "(started, last seen, resolved on, state open/resolved) with the "
+                      "webhook's state for its start and its resolution."),
+        ],
         check_specs=specs,
-        group_name="alerts",
-        kinds={"python", "duckdb"},
+        name="fct_alerts",
         pool=WAREHOUSE_POOL,
-        description="Business alerts: one row per firing (day, alert, subject, severity, "
-        "value, threshold, message, notification state), kept across runs; the days a run "
-        "builds are re-evaluated and replaced.",
     )
     def fct_alerts(context: AssetExecutionContext, warehouse: ResourceParam[Warehouse]):
         firings, judged, span = evaluate(warehouse, settings)
@@ -211,14 +276,21 @@ def build_alerts_asset(settings: Settings):
             if warehouse.exists(ALERTS_TABLE) else None
         now = pd.Timestamp.now(tz="UTC")
         frame = merge(existing, firings, span, blocking, context.run_id, now)
-        sent = notify(frame, os.environ.get(cfg.webhook_env), span[1], cfg.notify_max_age_days,
+        previous = warehouse.query(f"select * from {EPISODES_TABLE}") \
+            if warehouse.exists(EPISODES_TABLE) else None
+        spans = track(previous, rules.episodes(frame, cfg.period, span[1]))
+        sent = notify(spans, os.environ.get(cfg.webhook_env), span[1], cfg.notify_max_age_days,
                       context.log, now)
         warehouse.replace(ALERTS_TABLE, frame, dates=("alert_date",))
-        context.log.info("alerts: %d firings over %s .. %s; notifications %s",
-                         len(firings), span[0], span[1], sent)
-        yield MaterializeResult(metadata={
+        warehouse.replace(EPISODES_TABLE, spans, dates=("started", "last_seen", "resolved_on"))
+        context.log.info("alerts: %d firings over %s .. %s; %d open episodes; "
+                         "notifications %s", len(firings), span[0], span[1],
+                         int((spans["state"] == "open").sum()), sent)
+        yield MaterializeResult(asset_key=ALERTS_KEY, metadata={
             "firings_this_run": len(firings), "rows": len(frame),
-            "evaluated_from": str(span[0]), "evaluated_through": str(span[1]),
+            "evaluated_from": str(span[0]), "evaluated_through": str(span[1])})
+        yield MaterializeResult(asset_key=EPISODES_KEY, metadata={
+            "episodes": len(spans), "open": int((spans["state"] == "open").sum()),
             **{f"webhook_{k}": v for k, v in sent.items()}})
         for name in rules.ALERTS:
             day = judged[name]
@@ -231,7 +303,7 @@ def build_alerts_asset(settings: Settings):
                 metadata.update(value=top.value, threshold=top.threshold, message=top.message,
                                 subjects=", ".join(f.subject for f in now_firing if f.subject))
             yield AssetCheckResult(
-                check_name=f"alert_{name}", passed=not now_firing,
+                asset_key=ALERTS_KEY, check_name=f"alert_{name}", passed=not now_firing,
                 severity=AssetCheckSeverity.ERROR if name in blocking else AssetCheckSeverity.WARN,
                 metadata=metadata)
 
