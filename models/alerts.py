@@ -21,8 +21,10 @@ import pandas as pd
 ALERTS: dict[str, str] = {
     "decline_rule": "by the churn standard, the user base shrank: new and returned users "
                     "fell short of the churned in the latest complete period",
-    "quick_ratio_low": "quick ratio below the threshold in the latest complete period",
-    "net_growth_negative": "net active growth negative for N complete periods in a row",
+    "quick_ratio_low": "quick ratio below the threshold, beyond noise, in the latest "
+                       "complete period",
+    "net_growth_negative": "net active growth negative, beyond noise, for N complete "
+                           "periods in a row",
     "channel_unstable": "an acquisition channel turned unstable (CV of daily signups)",
     "high_risk_share_jump": "share of high-risk users jumped since the previous scoring",
     "bounced_only_spike": "spike in bounced-only (pseudo-active) users",
@@ -43,7 +45,7 @@ class Firing:
 
 @dataclass(frozen=True)
 class AlertThresholds:
-    decline_z: float
+    noise_z: float
     quick_ratio_min: float
     net_growth_negative_periods: int
     high_risk_share_jump: float
@@ -81,7 +83,7 @@ def decline_alerts(flow: pd.DataFrame, grain: str, first: dt.date, last: dt.date
     base; returned: churned users active again). The practice compares the new-user ratio
     with the churn rate alone; counting the returned too keeps a product whose base holds
     steady from firing every period (there, new = churned - returned). Fires when the
-    shortfall churned - new - returned is at least decline_z standard errors, sqrt(churned
+    shortfall churned - new - returned is at least noise_z standard errors, sqrt(churned
     + new + returned) for Poisson counts, so a period's noise does not fire it."""
     done = _complete(flow)
     out: list[Firing] = []
@@ -93,7 +95,7 @@ def decline_alerts(flow: pd.DataFrame, grain: str, first: dt.date, last: dt.date
         inflow = row.new_users + row.returned_users
         shortfall = row.churned_users - inflow
         noise = float(np.sqrt(row.churned_users + inflow))
-        if shortfall <= 0 or shortfall < t.decline_z * noise:
+        if shortfall <= 0 or shortfall < t.noise_z * noise:
             continue
         out.append(Firing(
             end, "decline_rule", "", float(row.new_user_ratio), float(row.churn_rate),
@@ -101,7 +103,7 @@ def decline_alerts(flow: pd.DataFrame, grain: str, first: dt.date, last: dt.date
             f"{row.return_rate:.3f} < churn rate {row.churn_rate:.3f} of a base of "
             f"{row.base_users:,} ({row.new_users} new + {row.returned_users} returned vs "
             f"{row.churned_users} churned: short by {shortfall}, "
-            f"{shortfall / noise:.1f} standard errors >= {t.decline_z:g})"))
+            f"{shortfall / noise:.1f} standard errors >= {t.noise_z:g})"))
     return out
 
 
@@ -120,20 +122,33 @@ def growth_alerts(growth: pd.DataFrame, grain: str, first: dt.date, last: dt.dat
         if not first <= end <= last:
             continue
         label = f"{grain} of {row['period_start']}"
-        quick = row["quick_ratio"]
-        if pd.notna(quick) and quick < t.quick_ratio_min:
-            out.append(Firing(end, "quick_ratio_low", "", float(quick), t.quick_ratio_min,
-                              f"{label}: quick ratio {quick:.2f} < {t.quick_ratio_min:g} "
+        quick, q = row["quick_ratio"], t.quick_ratio_min
+        inflow = row["new_users"] + row["resurrected_users"]
+        churned = row["churned_users"]
+        # q * churned - inflow: the users missing to reach the threshold; its standard
+        # error sqrt(inflow + q^2 churned) for Poisson counts
+        missing = q * churned - inflow
+        noise = float(np.sqrt(inflow + q * q * churned))
+        if pd.notna(quick) and quick < q and missing >= t.noise_z * noise:
+            out.append(Firing(end, "quick_ratio_low", "", float(quick), q,
+                              f"{label}: quick ratio {quick:.2f} < {q:g} "
                               f"(new {row['new_users']:.0f} + resurrected "
                               f"{row['resurrected_users']:.0f} vs churned "
-                              f"{row['churned_users']:.0f})"))
+                              f"{churned:.0f}: {missing / noise:.1f} standard errors "
+                              f">= {t.noise_z:g})"))
         n = t.net_growth_negative_periods
-        recent = done["net_growth"].iloc[max(0, i - n + 1): i + 1]
-        if len(recent) == n and (recent < 0).all():
-            values = ", ".join(f"{v:+.0f}" for v in recent)
-            out.append(Firing(end, "net_growth_negative", "", float(recent.iloc[-1]), 0.0,
+        recent = done.iloc[max(0, i - n + 1): i + 1]
+        nets = recent["net_growth"]
+        # together beyond noise: the summed loss over sqrt of all the users who moved
+        moved = (recent["new_users"] + recent["resurrected_users"]
+                 + recent["churned_users"]).sum()
+        beyond = moved > 0 and -nets.sum() >= t.noise_z * float(np.sqrt(moved))
+        if len(recent) == n and (nets < 0).all() and beyond:
+            values = ", ".join(f"{v:+.0f}" for v in nets)
+            out.append(Firing(end, "net_growth_negative", "", float(nets.iloc[-1]), 0.0,
                               f"{label}: net active growth negative {n} {grain}s in a row "
-                              f"({values})"))
+                              f"({values}; {-nets.sum() / np.sqrt(moved):.1f} standard "
+                              f"errors together >= {t.noise_z:g})"))
     return out
 
 

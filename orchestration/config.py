@@ -285,9 +285,10 @@ class AlertsConfig(_Strict):
 
     period: Literal["week", "month"] = Field(
         default="week", description="grain of the growth-accounting alerts")
-    decline_z: float = Field(
-        default=2.0, gt=0, description="decline_rule: the base's shortfall in standard "
-        "errors (churned - new - returned over sqrt of their sum)")
+    noise_z: float = Field(
+        default=2.0, gt=0, description="the period alerts (decline_rule, quick_ratio_low, "
+        "net_growth_negative) fire only on a shortfall of at least this many standard "
+        "errors of its counts (Poisson), so a period's noise does not fire them")
     quick_ratio_min: float = Field(default=1.0, ge=0)
     net_growth_negative_periods: int = Field(default=2, ge=1)
     high_risk_share_jump: float = Field(

@@ -15,7 +15,7 @@ from orchestration.config import UseropsConfig
 
 def alert_thresholds(config: UseropsConfig) -> rules.AlertThresholds:
     return rules.AlertThresholds(
-        decline_z=config.alerts.decline_z,
+        noise_z=config.alerts.noise_z,
         quick_ratio_min=config.alerts.quick_ratio_min,
         net_growth_negative_periods=config.alerts.net_growth_negative_periods,
         high_risk_share_jump=config.alerts.high_risk_share_jump,

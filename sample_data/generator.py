@@ -71,6 +71,17 @@ class GeneratorParams:
     spike_day: int | None = None  # default: 60 % into the range
     outage_day: int | None = None  # a day on which almost nobody can use the product
     team: bool = True  # the simulated team's contacts, holdouts and effects (sample_data/team.py)
+    # The product's shape (benchmarks/alert_quality.py): "launch" (signups front-loaded,
+    # the demo), "steady" (constant signups), "growing" (signups rising through the
+    # range) or "sparse" (constant signups, users active every few weeks).
+    shape: str = "launch"
+    spring_campaign: bool = True  # a week of campaign traffic at 25 % of the range
+    # Incidents, each on one day (None: none): most visits bounce; a share of the users
+    # alive that day leave for good; from that day on, one channel's signups come in
+    # bursts (every 5th day) instead of evenly.
+    bounce_spike_day: int | None = None
+    churn_burst_day: int | None = None
+    erratic_channel_day: int | None = None
 
 
 @dataclass
@@ -93,7 +104,12 @@ def _users(p: GeneratorParams, rng: np.random.Generator) -> pd.DataFrame:
     shares = np.array([CHANNELS[c][0] for c in names])
     channel = np.array(names)[rng.choice(len(names), size=n, p=shares / shares.sum())]
     # Signups spread over the range, a little front-loaded as a launch would be.
-    signup_day = np.minimum((rng.beta(1.0, 1.3, size=n) * p.days).astype(int), p.days - 1)
+    spread = {"launch": (1.0, 1.3), "steady": (1.0, 1.0), "sparse": (1.0, 1.0),
+              "growing": (1.6, 1.0)}
+    if p.shape not in spread:
+        raise ValueError(f"shape {p.shape!r}: one of {', '.join(spread)}")
+    signup_day = np.minimum((rng.beta(*spread[p.shape], size=n) * p.days).astype(int),
+                            p.days - 1)
     order = np.argsort(signup_day, kind="stable")
     channel, signup_day = channel[order], signup_day[order]
     seconds = rng.integers(6 * 3600, 23 * 3600, size=n)
@@ -110,6 +126,35 @@ def _users(p: GeneratorParams, rng: np.random.Generator) -> pd.DataFrame:
     comes_back = (churn_day >= 0) & (rng.random(n) < p.return_rate)
     return_day = np.where(comes_back, churn_day + 30 + rng.integers(1, 30, size=n), -1)
     return_day = np.where(return_day < p.days, return_day, -1)
+    if p.shape == "sparse":  # a visit every few weeks, and lives three times as long
+        visit_p = visit_p * 0.12
+        churn_day = np.where(churn_day >= 0, signup_day + 3 * lifetime, -1)
+        churn_day = np.where(churn_day < p.days, churn_day, -1)
+        return_day = np.where(return_day >= 0, churn_day + 30 + rng.integers(1, 30, size=n),
+                              -1)
+        return_day = np.where((churn_day >= 0) & (return_day < p.days), return_day, -1)
+    if p.churn_burst_day is not None:  # a third of the users alive that day leave for good
+        d = p.churn_burst_day
+        alive = (signup_day < d) & ((churn_day < 0) | (churn_day > d)) & (
+            (return_day < 0) | (return_day > d))
+        leave = alive & (rng.random(n) < 1 / 3)
+        churn_day = np.where(leave, d, churn_day)
+        return_day = np.where(leave, -1, return_day)
+    if p.erratic_channel_day is not None:  # paid_search signups from then on in bursts
+        later = (channel == "paid_search") & (signup_day >= p.erratic_channel_day)
+        burst = p.erratic_channel_day + (signup_day - p.erratic_channel_day) // 5 * 5
+        moved = np.minimum(burst, p.days - 1)
+        lifetime_left = churn_day - signup_day
+        signup_day = np.where(later, moved, signup_day)
+        churn_day = np.where(later & (churn_day >= 0), signup_day + lifetime_left, churn_day)
+        churn_day = np.where(churn_day < p.days, churn_day, -1)
+        order = np.argsort(signup_day, kind="stable")
+        channel, signup_day, churn_day, return_day = (
+            channel[order], signup_day[order], churn_day[order], return_day[order])
+        quality, visit_p = quality[order], visit_p[order]
+        seconds = seconds[order]
+        signup_time = (pd.Timestamp(p.start, tz="UTC") + pd.to_timedelta(signup_day, unit="D")
+                       + pd.to_timedelta(seconds, unit="s"))
     user_id = np.array([f"u{i:07d}" for i in range(1, n + 1)])
     referrer = np.full(n, None, dtype=object)
     is_ref = (channel == "referral") & (np.arange(n) > 10)
@@ -153,7 +198,7 @@ def _day_events(
     # all their events carry the campaign_id (regular visits stay untagged).
     campaign = np.full(n, None, dtype=object)
     for active_campaign, share in (
-        (SPRING_CAMPAIGN, 0.15 if day in spring else 0.0),
+        (SPRING_CAMPAIGN, 0.15 if day in spring and p.spring_campaign else 0.0),
         (SPIKE_CAMPAIGN, 0.6 if day == p.spike_day else 0.0),
     ):
         if share:
@@ -172,7 +217,7 @@ def _day_events(
     # Sessions of a user sit in disjoint slots of the day so they never merge.
     slot = 86400 // 4
     s_start = s_k * slot + rng.integers(0, slot - 3600, size=ns)
-    bounced = rng.random(ns) < p.bounce_rate
+    bounced = rng.random(ns) < (0.6 if day == p.bounce_spike_day else p.bounce_rate)
     n_ev = np.where(bounced, 1, 2 + rng.poisson(4, size=ns))
     # Capped so that a visit always ends before midnight (slot start + 3000 s < 24 h).
     dur = np.where(bounced, 0, np.minimum(rng.exponential(480, size=ns).astype(int), 2985) + 15)
@@ -325,7 +370,7 @@ def _finish(p: GeneratorParams, u: pd.DataFrame, events: pd.DataFrame,
     spring_start = int(p.days * 0.25)
     campaign_costs = pd.DataFrame(  # what the two campaigns cost, per day they ran
         [(SPRING_CAMPAIGN, p.start + dt.timedelta(days=d), 150.0)
-         for d in range(spring_start, min(spring_start + 7, p.days))]
+         for d in range(spring_start, min(spring_start + 7, p.days)) if p.spring_campaign]
         + [(SPIKE_CAMPAIGN, spike_date, 800.0)] * (0 <= (p.spike_day or 0) < p.days),
         columns=["campaign_id", "date", "spend"])
     return GeneratedData(users, events, orders, assignments, costs, truth, spike_date,

@@ -90,31 +90,47 @@ def test_decline_rule_rarely_fires_on_a_steady_base():
     assert (new < churned).mean() > 0.9  # the literal rule, on the same weeks
 
 
-def test_quick_ratio_below_one_fires_at_the_threshold_not_on_it():
-    growth = weeks([{"quick_ratio": 0.99}, {"quick_ratio": 1.0}, {"quick_ratio": None}])
-    fired = [f for f in rules.growth_alerts(growth, "week", MON, SUN3, T)
+def test_quick_ratio_below_one_fires_beyond_noise_only():
+    # 80 + 20 vs 140 churned: missing 40, noise sqrt(100 + 140) = 15.5 -> 2.6 se, fires;
+    # 99 vs 100: below 1 but noise; exactly 1: not below
+    growth = weeks([{"quick_ratio": 100 / 140, "new_users": 80, "resurrected_users": 20,
+                     "churned_users": 140},
+                    {"quick_ratio": 0.99, "new_users": 99, "churned_users": 100},
+                    {"quick_ratio": 1.0}, {"quick_ratio": None, "churned_users": 0}])
+    fired = [f for f in rules.growth_alerts(growth, "week", MON, SUN3 + dt.timedelta(7), T)
              if f.alert == "quick_ratio_low"]
     assert names(fired) == [("quick_ratio_low", SUN1)]
-    assert fired[0].value == 0.99 and fired[0].threshold == 1.0
+    assert fired[0].threshold == 1.0 and "2.6 standard errors >= 2" in fired[0].message
 
 
-def test_net_growth_negative_needs_n_periods_in_a_row():
-    growth = weeks([{"net_growth": -1}, {"net_growth": 0}, {"net_growth": -3},
-                    {"net_growth": -2}])
-    fired = [f for f in rules.growth_alerts(growth, "week", MON, MON + dt.timedelta(days=27), T)
-             if f.alert == "net_growth_negative"]
-    assert names(fired) == [("net_growth_negative", MON + dt.timedelta(days=27))]
-    assert "(-3, -2)" in fired[0].message
+def test_net_growth_negative_needs_n_periods_in_a_row_beyond_noise():
+    growth = weeks([{"net_growth": -30, "churned_users": 40},
+                    {"net_growth": 0},
+                    {"net_growth": -30, "churned_users": 40},
+                    {"net_growth": -20, "churned_users": 30},
+                    {"net_growth": -1, "churned_users": 11}])
+    fired = [f for f in rules.growth_alerts(growth, "week", MON, MON + dt.timedelta(days=34),
+                                            T) if f.alert == "net_growth_negative"]
+    # weeks 3-4 together: 50 lost of 90 who moved (5.3 se); weeks 4-5: 21 of 61 (2.7 se)
+    assert names(fired) == [("net_growth_negative", MON + dt.timedelta(days=27)),
+                            ("net_growth_negative", MON + dt.timedelta(days=34))]
+    assert "(-30, -20; 5.3 standard errors together >= 2)" in fired[0].message
+    # two small losses together within noise do not fire
+    small = weeks([{"net_growth": -2, "churned_users": 12}, {"net_growth": -2,
+                                                             "churned_users": 12}])
+    assert not [f for f in rules.growth_alerts(small, "week", MON, SUN2, T)
+                if f.alert == "net_growth_negative"]
     three = dataclasses.replace(T, net_growth_negative_periods=3)
     assert not [f for f in rules.growth_alerts(growth, "week", MON, SUN3 + dt.timedelta(7), three)
                 if f.alert == "net_growth_negative"]
 
 
 def test_growth_alerts_skip_incomplete_periods_and_days_outside_the_run():
-    growth = weeks([{"quick_ratio": 0.5}, {"quick_ratio": 0.5, "is_complete": False}])
+    low = {"quick_ratio": 0.5, "new_users": 50, "churned_users": 100}
+    growth = weeks([low, {**low, "is_complete": False}])
     assert names(rules.growth_alerts(growth, "week", MON, SUN2, T)) == [("quick_ratio_low", SUN1)]
     assert rules.growth_alerts(growth, "week", SUN1 + dt.timedelta(1), SUN2, T) == []
-    monthly = pd.DataFrame([{**weeks([{"quick_ratio": 0.5}]).iloc[0].to_dict(),
+    monthly = pd.DataFrame([{**weeks([low]).iloc[0].to_dict(),
                              "period_start": dt.date(2025, 2, 1)}])
     assert names(rules.growth_alerts(monthly, "month", MON, MON, T)) == []
     assert names(rules.growth_alerts(monthly, "month", dt.date(2025, 2, 28),
