@@ -75,7 +75,8 @@ def build(shape: str, seed: int, incidents: bool, root: Path):
     from orchestration.settings import Settings
     from sample_data.generator import GeneratorParams, generate, write_landing
 
-    extra = {i.param: i.day for i in INCIDENTS} if incidents else {"spike_day": -1}
+    extra = ({i.param: i.day for i in INCIDENTS} | {"spike_share": 0.95} if incidents
+             else {"spike_day": -1})
     params = GeneratorParams(users=USERS[shape], days=DAYS, seed=seed, start=START,
                              shape=shape, team=False, spring_campaign=False, **extra)
     write_landing(generate(params), root / "landing", params)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 ALERTS: dict[str, str] = {
     "decline_rule": "by the churn standard, the user base shrank: new and returned users "
@@ -56,6 +57,7 @@ class AlertThresholds:
     trend_window_days: int
     trend_min_history_days: int
     channel_compare_days: int
+    channel_dispersion_p: float
 
 
 def period_end(start: dt.date, grain: str) -> dt.date:
@@ -164,10 +166,27 @@ def signup_cv(signups: pd.DataFrame, channel: str, end: dt.date, window: int) ->
     return None if mean == 0 else float(counts.std() / mean)
 
 
+def dispersion_p(signups: pd.DataFrame, channel: str, end: dt.date, window: int) -> float:
+    """p-value that a channel's daily signups over the window are no more variable than
+    Poisson counts: (n - 1) s^2 / mean against chi-square(n - 1) (the index-of-dispersion
+    test); 1.0 without signups."""
+    days = pd.date_range(end - dt.timedelta(days=window - 1), end).date
+    mine = signups[signups["channel"] == channel]
+    counts = mine.set_index("signup_date")["new_users"].reindex(days, fill_value=0)
+    counts = counts.to_numpy(dtype=float)
+    mean = counts.mean()
+    if mean == 0 or len(counts) < 2:
+        return 1.0
+    statistic = (len(counts) - 1) * counts.var(ddof=1) / mean
+    return float(stats.chi2.sf(statistic, len(counts) - 1))
+
+
 def channel_alerts(signups: pd.DataFrame, day: dt.date, t: AlertThresholds) -> list[Firing]:
     """channel_unstable: a channel stable `channel_compare_days` ago (CV of daily signups
-    below stable_max_cv) and unstable on `day`. `signups`: channel, signup_date,
-    new_users."""
+    below stable_max_cv) and unstable on `day`: CV at or above it, and the signups
+    overdispersed against Poisson counts (dispersion_p below channel_dispersion_p), since
+    a small channel's CV is high by chance alone (Poisson: 1 / sqrt(mean)). `signups`:
+    channel, signup_date, new_users."""
     signups = signups.assign(signup_date=_days(signups, "signup_date"))
     before = day - dt.timedelta(days=t.channel_compare_days)
     out = []
@@ -177,7 +196,10 @@ def channel_alerts(signups: pd.DataFrame, day: dt.date, t: AlertThresholds) -> l
         stable_then = then is not None and then < t.stable_max_cv
         stable_now = now is not None and now < t.stable_max_cv
         if stable_then and not stable_now:
-            shown = "no signups" if now is None else f"{now:.2f}"
+            p = dispersion_p(signups, channel, day, t.stability_window_days)
+            if now is not None and p >= t.channel_dispersion_p:
+                continue  # as variable as Poisson counts of its size: chance
+            shown = "no signups" if now is None else f"{now:.2f}, dispersion p {p:.1g}"
             out.append(Firing(day, "channel_unstable", channel,
                               float("nan") if now is None else now, t.stable_max_cv,
                               f"channel {channel}: CV of daily signups over "

@@ -85,6 +85,9 @@ class EngagementConfig(_Strict):
     trend_window_days: int = Field(default=28, ge=7, le=366)
     trend_min_history_days: int = Field(default=14, ge=3)
     anomaly_z: float = Field(default=3.5, gt=0)
+    anomaly_min_change: float = Field(
+        default=0.2, ge=0, lt=1, description="and the day differs from the trailing median "
+        "by at least this share of it: a statistically unusual but small move is no incident")
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> EngagementConfig:
@@ -296,6 +299,10 @@ class AlertsConfig(_Strict):
     bounced_only_z: float = Field(default=3.5, gt=0, description="robust z of the share")
     campaign_share_max: float = Field(
         default=0.5, gt=0, le=1, description="engaged visits from campaigns above this share")
+    channel_dispersion_p: float = Field(
+        default=0.001, gt=0, lt=1, description="channel_unstable also needs the daily "
+        "signups overdispersed against Poisson counts at this p-value (chi-square test of the "
+        "variance-to-mean ratio): a small channel's CV is high by chance alone")
     channel_compare_days: int = Field(
         default=7, ge=1, description="channel_unstable: the CV compared with this many days "
         "before")
@@ -491,6 +498,7 @@ class UseropsConfig(_Strict):
             "trend_window_days": e.trend_window_days,
             "trend_min_history_days": e.trend_min_history_days,
             "anomaly_z": e.anomaly_z,
+            "anomaly_min_change": e.anomaly_min_change,
             "experiment_engagement_days": self.experiments.engagement_days,
             **{f"lifecycle_{k}": v for k, v in self.lifecycle.model_dump().items()},
             **{f"stage_{k}": v for k, v in self.product_stage.model_dump().items()},

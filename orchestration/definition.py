@@ -40,6 +40,7 @@ HISTORY: dict[str, str] = {
     "trend_window_days": "engagement.trend_window_days",
     "trend_min_history_days": "engagement.trend_min_history_days",
     "anomaly_z": "engagement.anomaly_z",
+    "anomaly_min_change": "engagement.anomaly_min_change",
     "lifecycle_churn_days": "lifecycle.churn_days",
     "churn_horizon_days": "churn.horizon_days",
     "churn_snapshot_every_days": "churn.snapshot_every_days",

@@ -26,6 +26,7 @@ def alert_thresholds(config: UseropsConfig) -> rules.AlertThresholds:
         trend_window_days=config.engagement.trend_window_days,
         trend_min_history_days=config.engagement.trend_min_history_days,
         channel_compare_days=config.alerts.channel_compare_days,
+        channel_dispersion_p=config.alerts.channel_dispersion_p,
     )
 
 

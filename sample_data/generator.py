@@ -69,6 +69,7 @@ class GeneratorParams:
     bounce_rate: float = 0.15
     return_rate: float = 0.2  # share of churned users who come back
     spike_day: int | None = None  # default: 60 % into the range
+    spike_share: float = 0.6  # of the users alive and not visiting, the campaign brings
     outage_day: int | None = None  # a day on which almost nobody can use the product
     team: bool = True  # the simulated team's contacts, holdouts and effects (sample_data/team.py)
     # The product's shape (benchmarks/alert_quality.py): "launch" (signups front-loaded,
@@ -199,7 +200,7 @@ def _day_events(
     campaign = np.full(n, None, dtype=object)
     for active_campaign, share in (
         (SPRING_CAMPAIGN, 0.15 if day in spring and p.spring_campaign else 0.0),
-        (SPIKE_CAMPAIGN, 0.6 if day == p.spike_day else 0.0),
+        (SPIKE_CAMPAIGN, p.spike_share if day == p.spike_day else 0.0),
     ):
         if share:
             extra = alive & ~visits & (rng.random(n) < share)

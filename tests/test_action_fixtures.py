@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import make_settings, read_table, run
 from tests.test_lifecycle_fixtures import day
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 SIGNALS = ["engagement_dropped", "idle_longer_than_usual", "tier_dropped",
            "key_event_stopped", "visits_shorter", "purchase_overdue"]
 

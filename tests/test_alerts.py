@@ -157,6 +157,21 @@ def test_channel_turning_unstable():
     assert rules.channel_alerts(signups("ads", [10] * 35, end), end, T) == []
 
 
+def test_a_channel_as_variable_as_poisson_counts_is_not_unstable():
+    end = dt.date(2025, 4, 30)
+    # 28 days of 2, 4, 2, 4 (CV 0.33, stable), then a week of 0, 6, 0, 6, 1, 5, 3: the
+    # window's CV is 0.51, over the bound, yet its variance is what Poisson counts of mean
+    # 3 have (dispersion p ~ 0.7): chance, no firing
+    counts = [2, 4] * 14 + [0, 6, 0, 6, 1, 5, 3]
+    small = signups("ads", counts, end)
+    assert rules.signup_cv(small, "ads", end, 28) >= T.stable_max_cv
+    assert rules.dispersion_p(small, "ads", end, 28) > 0.5
+    assert rules.channel_alerts(small, end, T) == []
+    # the steady-then-bursty channel of the test above is far beyond Poisson
+    bursty = signups("ads", [10] * 28 + [0] * 6 + [40], end)
+    assert rules.dispersion_p(bursty, "ads", end, 28) < 1e-6
+
+
 def test_channel_cv_matches_the_definition():
     end = dt.date(2025, 4, 30)
     frame = signups("ads", [1, 3], end)

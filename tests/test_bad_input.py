@@ -214,6 +214,7 @@ def test_a_landed_file_overwritten_with_garbage_keeps_its_rows(tmp_path):
     assert [s for _, s, _ in report.files_unreadable] == ["events/good.csv"]
 
 
+@pytest.mark.e2e
 def test_cli_reports_a_bad_file_without_a_traceback(tmp_path, capsys):
     """quality.unreadable_files: fail stops the run with one short block naming the file."""
     landing = tmp_path / "landing"
@@ -230,6 +231,7 @@ def test_cli_reports_a_bad_file_without_a_traceback(tmp_path, capsys):
                                "(quality.unreadable_files: fail): events/truncated.parquet")
 
 
+@pytest.mark.e2e
 def test_cli_lands_the_day_around_an_unreadable_file(tmp_path, capsys):
     """The default (quarantine): the run goes on, the summary counts the file and the
     WARN check names it."""
@@ -246,6 +248,7 @@ def test_cli_lands_the_day_around_an_unreadable_file(tmp_path, capsys):
            "skipped: events/truncated.parquet (unreadable Parquet file" in out.out
 
 
+@pytest.mark.e2e
 def test_cli_runs_the_whole_corpus_end_to_end(tmp_path, capsys):
     landing = _write_corpus(tmp_path / "landing")
     cfg = write_config(tmp_path, landing, quality={"max_bad_row_rate": 1.0})

@@ -16,6 +16,8 @@ from orchestration.model_settings import backtest_settings, churn_settings
 from sample_data.generator import GeneratorParams, generate, write_landing
 from tests.conftest import make_settings, read_table, run
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 BACKTEST = backtest_settings(parse_config({}))  # the defaults, as production builds them
 
 Y = np.array([1, 0, 1, 0], dtype=bool)

@@ -16,6 +16,8 @@ from models import rfm
 from sample_data.generator import GeneratorParams, generate, write_landing
 from tests.conftest import make_settings, read_table, run
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 PARAMS = GeneratorParams(users=800, days=75, seed=21, start=dt.date(2025, 1, 1))
 HORIZON = 14
 LAST = PARAMS.start + dt.timedelta(days=PARAMS.days - 1)

@@ -10,6 +10,8 @@ from sample_data.cdnow import DEFAULT_CDNOW_DIR, read_cdnow_master
 from tests.conftest import overall, read_table, write_config
 from tests.reference import active_users_daily
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 
 def test_generate_command_writes_a_landing(tmp_path, capsys):
     out = tmp_path / "land"

@@ -15,6 +15,8 @@ from pandas.testing import assert_frame_equal
 
 from tests.conftest import DAILY_TABLES, SMALL, make_settings, read_table, run
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 END = SMALL.start + dt.timedelta(days=SMALL.days - 1)
 RUN = ("import sys; from orchestration.cli import main; "
        "sys.exit(main(['run', '--config', sys.argv[1], '--start', sys.argv[2], "

@@ -14,6 +14,8 @@ from orchestration.cli import main
 from orchestration.serving import SERVING_FILE
 from tests.conftest import read_table, write_config
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 D0 = dt.date(2025, 1, 1)
 DAYS = 100
 

@@ -17,6 +17,8 @@ from tests.reference import (
     visits,
 )
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 LAST = SMALL.start + dt.timedelta(days=SMALL.days - 1)
 ACTIVE_COLS = ["dau", "wau", "mau", "calendar_week_actives", "calendar_month_actives"]
 

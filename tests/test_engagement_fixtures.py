@@ -8,6 +8,8 @@ import pytest
 
 from tests.conftest import make_settings, read_table, run
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 JAN = [dt.date(2025, 1, d) for d in range(1, 32)]
 FEB1 = dt.date(2025, 2, 1)
 

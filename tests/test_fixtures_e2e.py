@@ -5,8 +5,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tests.conftest import make_settings, overall, read_table, run
+
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
 
 D1, D2 = dt.date(2025, 1, 1), dt.date(2025, 1, 2)
 

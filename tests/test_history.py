@@ -3,9 +3,12 @@
 import datetime as dt
 import os
 
+import pytest
 from dagster import DagsterInstance, job, op
 
 from orchestration.history import prune_history
+
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
 
 
 @op

@@ -3,10 +3,14 @@ table, and a rerun changes nothing. In its own module: its eleven runs are the s
 longest single path, which pytest-xdist then runs beside the other modules."""
 
 
+import pytest
+
 from sample_data.generator import GeneratorParams
 from tests.conftest import assert_same_tables as _assert_same
 from tests.conftest import built_tables as _tables
 from tests.conftest import generated_landing, make_settings, run
+
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
 
 
 def test_incremental_equals_backfill_equals_full_refresh_and_reruns_are_idempotent(tmp_path):

@@ -72,6 +72,7 @@ def test_bad_contacts_each_have_a_reason_and_a_count(tmp_path, small_landing):
     assert not x6["window_complete_14"]  # day +14 is after the last built day
 
 
+@pytest.mark.e2e
 def test_the_worklist_assigns_as_models_loop_does(small_run):
     actions = read_table(small_run.warehouse, "marts.user_actions", "queue_rank")
     assert len(actions) > 1000

@@ -10,6 +10,8 @@ from tests.conftest import make_settings, read_table, run
 from tests.test_engagement_fixtures import _visit
 from tests.test_lifecycle_fixtures import day
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 
 @pytest.fixture(scope="module")
 def tables(tmp_path_factory):

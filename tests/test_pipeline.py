@@ -15,6 +15,8 @@ from sample_data.generator import GeneratorParams
 from tests.conftest import SMALL, generated_landing, make_settings, overall, read_table, run
 from tests.reference import active_user_days, active_users_daily, visits
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 
 def test_sessions_match_reference(small_run, small_data):
     got = read_table(small_run.warehouse, "intermediate.int_sessions", "visit_id")

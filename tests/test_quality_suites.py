@@ -58,6 +58,7 @@ def test_every_raw_entity_and_python_table_has_a_suite_and_no_dbt_model_does():
     assert dbt_models and both == {"marts.user_actions", "marts.fct_churn_warnings"}
 
 
+@pytest.mark.e2e
 def test_a_blocking_failure_stops_the_publish(tmp_path, small_landing, monkeypatch):
     impossible = suites.Expect("ExpectColumnValuesToBeBetween",
                                {"column": "r_score", "min_value": 0, "max_value": 0})
@@ -70,6 +71,7 @@ def test_a_blocking_failure_stops_the_publish(tmp_path, small_landing, monkeypat
     assert not (settings.serving / SERVING_FILE).exists()
 
 
+@pytest.mark.e2e
 def test_a_failing_dbt_test_stops_the_publish(tmp_path, small_landing):
     """The dbt models' checks are dbt tests: one that fails stops the dbt step, so nothing
     after it runs and nothing is published. Made to fail by giving a landed event another

@@ -25,6 +25,8 @@ from orchestration.serving import REPORT_FILE, SERVING_FILE
 from sample_data.generator import GeneratorParams
 from tests.conftest import generated_landing, make_settings, run
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 ROOT = Path(__file__).resolve().parent.parent
 # long enough for every section to have data: a complete signup month, churn labels
 PARAMS = GeneratorParams(users=300, days=70, seed=5, start=dt.date(2025, 1, 1))

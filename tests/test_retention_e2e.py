@@ -9,6 +9,8 @@ import pytest
 from tests.conftest import SMALL, read_table
 from tests.reference import growth_accounting, retention, user_days, visits
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 LAST = SMALL.start + dt.timedelta(days=SMALL.days - 1)
 COUNTS = ["active_users", "new_users", "retained_users", "resurrected_users", "churned_users"]
 REVENUE = ["new_revenue", "retained_revenue", "expansion_revenue", "contraction_revenue",

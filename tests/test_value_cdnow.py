@@ -17,6 +17,8 @@ from tests import reference
 from tests.conftest import read_table, write_config
 from tests.test_btyd import calibration_summary, sig
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 SNAPSHOT = dt.date(1998, 6, 30)
 ORDERS_ONLY_TABLES = [
     "marts.fct_revenue_daily", "marts.fct_repeat_purchase", "marts.dim_user_purchase_summary",

@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import make_settings, read_table, run
 from tests.test_engagement_fixtures import _visit
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 D0 = dt.date(2025, 1, 1)
 LAST = 39  # the snapshot day: day 39 = 9 Feb 2025
 

@@ -79,5 +79,7 @@ scored as (
 
 select
     *,
-    coalesce(abs(robust_z) >= {{ var('anomaly_z') }}, false) as is_anomaly
+    coalesce(abs(robust_z) >= {{ var('anomaly_z') }}
+        and abs(engagement_trend - trailing_median) >= {{ var('anomaly_min_change') }} * trailing_median,
+        false) as is_anomaly
 from scored
