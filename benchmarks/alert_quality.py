@@ -153,12 +153,15 @@ def measure(shape: str, seed: int, root: Path) -> dict:
         hits = fired[fired["alert"].isin(inc.alerts) & (fired["alert_date"] >= begin)
                      & (fired["alert_date"] <= begin + dt.timedelta(days=inc.allowance))]
         first_hit = hits.sort_values("alert_date").iloc[0] if len(hits) else None
+        each = {a: (hits.loc[hits["alert"] == a, "alert_date"].min() - begin).days
+                for a in inc.alerts if (hits["alert"] == a).any()}
         out["incidents"].append({
             "incident": inc.name, "day": str(begin), "allowance_days": inc.allowance,
             "caught": first_hit is not None,
             "by": first_hit["alert"] if first_hit is not None else None,
             "days_to_fire": (first_hit["alert_date"] - begin).days
-            if first_hit is not None else None})
+            if first_hit is not None else None,
+            "days_to_fire_by_alert": each})
     return out
 
 
@@ -174,6 +177,9 @@ def report(results: list[dict]) -> str:
         for i in r["incidents"]:
             got = (f"caught by {i['by']} after {i['days_to_fire']} d" if i["caught"]
                    else "MISSED")
+            others = {a: d for a, d in i["days_to_fire_by_alert"].items() if a != i["by"]}
+            if others:
+                got += " (" + ", ".join(f"{a} {d} d" for a, d in others.items()) + ")"
             lines.append(f"  incident {i['incident']:<16} (allowance {i['allowance_days']:>2} d): "
                          f"{got}")
     return "\n".join(lines)
