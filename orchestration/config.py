@@ -251,10 +251,13 @@ class ChurnConfig(_Strict):
 
 
 class SpecialUsersConfig(_Strict):
-    core_active_weeks: int = Field(default=4, ge=1, description="active in each of these weeks")
+    core_active_weeks: int = Field(
+        default=4, ge=1, description="core users and evangelists: active in each of these weeks")
     core_min_median_visit_minutes: float = Field(default=30.0, ge=0)
-    core_min_spend_30d: float = Field(default=0.0, ge=0, description="spend over 30 days >=")
-    angel_days: int = Field(default=7, ge=1, description="tier high or a purchase this early")
+    core_min_spend_30d: float = Field(
+        default=0.0, ge=0, description="where orders exist: spend over 30 days > 0 and >= this")
+    angel_days: int = Field(
+        default=7, ge=1, description="tier high scaled to these days, or a purchase, this early")
     evangelist_min_referrals: int = Field(default=3, ge=1)
 
 

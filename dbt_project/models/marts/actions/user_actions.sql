@@ -75,7 +75,7 @@ layers as (
     from users where is_core_user
     union all
     select user_id, 'special', 'angel', 5,
-        'angel user: tier high or a purchase within {{ var("special_angel_days") }} days of the first visit'
+        'angel user: very active (tier high scaled to the window) or a purchase within {{ var("special_angel_days") }} days of the first visit'
     from users where is_angel_user
     union all
     select user_id, 'special', 'evangelist', 5,

@@ -7,6 +7,9 @@
 
 {%- set weeks = var('special_core_active_weeks') | int %}
 {%- set angel_days = var('special_angel_days') | int %}
+{#- Angel: tier high's bar scaled to the angel window (12 units over 28 days is 3 over 7
+    days): the first days hold fewer days of activity than the tier's window. -#}
+{%- set angel_min = ((var('tier_high_min') | int) * angel_days / (var('engagement_window_days') | int)) | round(0, 'ceil') | int %}
 
 with snapshot as (
     select {{ snapshot_date() }} as snapshot_date
@@ -32,10 +35,13 @@ recent_weeks as (
     group by user_id
 ),
 
+{#- visit length from visits that were not bounces: a bounce says nothing of how long a
+    user stays -#}
 recent_visits as (
     select user_id, {{ median('duration_s') }} / 60.0 as median_visit_minutes
     from {{ ref('int_sessions') }}
-    where activity_date <= (select snapshot_date from snapshot)
+    where not is_bounced
+        and activity_date <= (select snapshot_date from snapshot)
         and activity_date > {{ add_days('(select snapshot_date from snapshot)', -7 * weeks) }}
     group by user_id
 ),
@@ -56,6 +62,12 @@ early as (
         and ud.activity_date <= (select snapshot_date from snapshot)
     where c.first_active_date is not null
     group by c.user_id
+),
+
+{#- the spend bar applies where spend data exist: a product without orders has no spend -#}
+spend_data as (
+    select count(*) > 0 as has_orders
+    from (select 1 as one from {{ ref('stg_app__orders') }} limit 1) as o
 ),
 
 referrals as (
@@ -92,12 +104,14 @@ select
     su.attributes,
     coalesce(w.active_weeks, 0) = {{ weeks }}
         and coalesce(v.median_visit_minutes, 0) >= {{ var('special_core_min_median_visit_minutes') }}
-        and coalesce(w.spend_30d, 0) >= {{ var('special_core_min_spend_30d') }} as is_core_user,
-    coalesce(ea.early_max_engagement, 0) >= {{ var('tier_high_min') | int }}
+        and (not (select has_orders from spend_data)
+            or (coalesce(w.spend_30d, 0) > 0
+                and coalesce(w.spend_30d, 0) >= {{ var('special_core_min_spend_30d') }})) as is_core_user,
+    coalesce(ea.early_max_engagement, 0) >= {{ angel_min }}
         or coalesce(ea.early_purchase, 0) = 1 as is_angel_user,
+    {#- still loyal: active in each of the last weeks, as a core user -#}
     coalesce(rf.referred_users, 0) >= {{ var('special_evangelist_min_referrals') | int }}
-        and e.last_active_date > {{ add_days('(select snapshot_date from snapshot)', -1 * (var('lifecycle_churn_days') | int)) }}
-        as is_evangelist
+        and coalesce(w.active_weeks, 0) = {{ weeks }} as is_evangelist
 from {{ ref('int_user_cohorts') }} as c
 left join {{ ref('dim_user_engagement') }} as e on c.user_id = e.user_id
 left join stage as st on c.user_id = st.user_id
