@@ -28,7 +28,6 @@ from orchestration.assets.value import build_value_assets
 from orchestration.dbt.assets import build_dbt_assets
 from orchestration.dbt.project import (
     MANIFEST,
-    apply_dbt_env,
     dbt_resource,
     manifest_is_stale,
     prepare_manifest,
@@ -43,7 +42,6 @@ __all__ = ["DAILY_JOB", "LANDING_OP", "build_definitions", "defs"]
 
 
 def build_definitions(settings: Settings) -> Definitions:
-    apply_dbt_env(settings)
     if manifest_is_stale() or os.environ.get("DAGSTER_IS_DEV_CLI"):
         prepare_manifest(settings)
     landing = build_landing_asset(settings)
@@ -73,7 +71,7 @@ def build_definitions(settings: Settings) -> Definitions:
         jobs=[job],
         schedules=[schedule],
         resources={
-            "dbt": dbt_resource(),
+            "dbt": dbt_resource(settings),
             "warehouse": held_warehouse(warehouse_for(settings)),
         },
         # records on stderr, and the CLI's progress display (idle elsewhere)

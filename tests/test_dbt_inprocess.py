@@ -10,7 +10,6 @@ from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from orchestration.dbt.helpers import vars_arg, write_run_window
 from orchestration.dbt.project import (
-    apply_dbt_env,
     dbt_resource,
     keep_parse_state,
     parse_state_dir,
@@ -21,13 +20,11 @@ from tests.conftest import make_settings
 
 @pytest.fixture()
 def settings(tmp_path):
-    settings = make_settings(tmp_path, tmp_path / "landing")
-    apply_dbt_env(settings)
-    return settings
+    return make_settings(tmp_path, tmp_path / "landing")
 
 
 def test_a_failing_dbt_command_raises_with_dbts_own_message(settings, tmp_path):
-    invocation = dbt_resource().cli(
+    invocation = dbt_resource(settings).cli(
         ["show", "--inline", "select * from no_such_table_here"], target_path=tmp_path / "t")
     with pytest.raises(DagsterDbtCliRuntimeError, match="no_such_table_here"):
         invocation.wait()
@@ -35,7 +32,7 @@ def test_a_failing_dbt_command_raises_with_dbts_own_message(settings, tmp_path):
 
 
 def test_after_dbt_the_warehouse_opens_with_other_settings(settings, tmp_path):
-    invocation = dbt_resource().cli(["show", "--inline", "select 42 as answer"],
+    invocation = dbt_resource(settings).cli(["show", "--inline", "select 42 as answer"],
                                     target_path=tmp_path / "t").wait()
     assert invocation.is_successful()
     # dbt-duckdb would keep its database open in this process: a read-only connection
@@ -56,7 +53,7 @@ def test_tests_of_daily_tables_check_the_rebuilt_days_or_all_on_a_full_build(
             write_run_window(wh, dt.date.fromisoformat(day), dt.date.fromisoformat(day),
                              full_refresh)
         capsys.readouterr()
-        dbt_resource().cli(
+        dbt_resource(settings).cli(
             ["show", *vars_arg(settings.config.dbt_vars()), "--output", "json",
              "--inline", "select {{ rebuilt_from() }} as day"],
             target_path=tmp_path / "show").wait()
@@ -70,8 +67,7 @@ def test_tests_of_daily_tables_check_the_rebuilt_days_or_all_on_a_full_build(
 
 
 def _parse_log(settings, target) -> str:
-    apply_dbt_env(settings)
-    invocation = dbt_resource().cli(["parse", *vars_arg(settings.config.dbt_vars())],
+    invocation = dbt_resource(settings).cli(["parse", *vars_arg(settings.config.dbt_vars())],
                                     target_path=target).wait()
     assert invocation.is_successful()
     keep_parse_state(settings, target)
@@ -96,3 +92,31 @@ def test_warehouses_in_other_folders_share_one_parse_state(tmp_path):
     other_vars = make_settings(tmp_path / "d", tmp_path / "landing",
                                incremental={"lookback_days": 5})
     assert parse_state_dir(other_vars) != parse_state_dir(first)
+
+
+def test_two_configurations_in_one_process_each_reach_their_own_warehouse(tmp_path, capsys):
+    """Settings are values of the dbt resource, set for each invocation only: two
+    configurations used in turn in one process each reach their own warehouse with their
+    own memory limit, and nothing of either is left in the process's environment."""
+    import os
+
+    a = make_settings(tmp_path / "a", tmp_path / "landing")
+    b = make_settings(tmp_path / "b", tmp_path / "landing",
+                      warehouse={"memory_limit": "700MB"})
+    before = {k: v for k, v in os.environ.items() if k.startswith(("USEROPS_", "DBT_"))}
+
+    def limit(settings) -> str:
+        capsys.readouterr()
+        invocation = dbt_resource(settings).cli(
+            ["show", "--output", "json", "--inline",
+             "select current_setting('memory_limit') as memory_limit"],
+            target_path=settings.warehouse.parent / "t").wait()
+        assert invocation.is_successful()
+        out = capsys.readouterr().out
+        return json.loads(out[out.index("{"):out.rindex("}") + 1])["show"][0]["memory_limit"]
+
+    first_a, first_b, again_a = limit(a), limit(b), limit(a)
+    assert first_a == again_a != first_b
+    assert first_b.startswith("667")  # 700 MB in MiB, as DuckDB reports it
+    assert a.warehouse.exists() and b.warehouse.exists()
+    assert {k: v for k, v in os.environ.items() if k.startswith(("USEROPS_", "DBT_"))} == before

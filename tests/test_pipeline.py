@@ -10,7 +10,7 @@ import pytest
 
 from benchmarks.warning_recall import warned_shares
 from orchestration.dbt.helpers import vars_arg
-from orchestration.dbt.project import MANIFEST, apply_dbt_env, dbt_resource
+from orchestration.dbt.project import MANIFEST, dbt_resource
 from sample_data.generator import GeneratorParams
 from tests.conftest import SMALL, generated_landing, make_settings, overall, read_table, run
 from tests.reference import active_user_days, active_users_daily, visits
@@ -33,9 +33,8 @@ def test_dbt_unit_tests_pass(small_run, tmp_path):
     column types of a unit test's inputs from their relations."""
     settings = dataclasses.replace(small_run, warehouse=tmp_path / small_run.warehouse.name)
     shutil.copyfile(small_run.warehouse, settings.warehouse)
-    apply_dbt_env(settings)
     target = tmp_path / "target"
-    invocation = dbt_resource().cli(
+    invocation = dbt_resource(settings).cli(
         ["test", "--select", "test_type:unit", *vars_arg(settings.config.dbt_vars())],
         target_path=target).wait()
     assert invocation.is_successful()

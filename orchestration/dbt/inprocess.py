@@ -19,7 +19,8 @@ import os
 import queue
 import shutil
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,16 +91,18 @@ def leave_warehouse_location_out_of_parse_check() -> None:
     DuckDBCredentials._userops_parse_keys = True
 
 
-def parse_in_process(args: Sequence[str], env: dict[str, str]) -> None:
-    """`dbt parse` in this process with `env` set for its duration."""
-    from dbt.cli.main import dbtRunner
-
+@contextmanager
+def invocation_env(env: Mapping[str, str]) -> Iterator[None]:
+    """One dbt invocation's settings, held by the invocation lock: dbt reads its profile
+    (profiles.yml) from the environment, so the settings of the invocation's own
+    configuration are set for its duration and the previous values restored after. Two
+    configurations in one process never share whichever wrote last."""
     with _INVOKE_LOCK:
         saved = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         try:
             leave_warehouse_location_out_of_parse_check()
-            result = dbtRunner().invoke(list(args))
+            yield
         finally:
             for k, v in saved.items():
                 if v is None:
@@ -107,6 +110,14 @@ def parse_in_process(args: Sequence[str], env: dict[str, str]) -> None:
                 else:
                     os.environ[k] = v
             close_duckdb_environment()
+
+
+def parse_in_process(args: Sequence[str], env: Mapping[str, str]) -> None:
+    """`dbt parse` in this process with `env` set for its duration."""
+    from dbt.cli.main import dbtRunner
+
+    with invocation_env(env):
+        result = dbtRunner().invoke(list(args))
     if not result.success:
         raise RuntimeError(f"dbt parse failed: {result.exception or 'see the dbt log'}")
 
@@ -120,20 +131,20 @@ class InProcessDbtInvocation(DbtCliInvocation):
 
     @classmethod
     def start(cls, dbt_args: Sequence[str], *, target_path: Path, partial_parse: Path | None,
-              **fields: Any) -> InProcessDbtInvocation:
+              env: Mapping[str, str], **fields: Any) -> InProcessDbtInvocation:
         target_path.mkdir(parents=True, exist_ok=True)
         if partial_parse is not None and partial_parse.exists():
             shutil.copy(partial_parse, target_path / partial_parse.name)
         args = [*dbt_args, "--target-path", str(target_path), "--log-path", str(target_path)]
         invocation = cls(process=_DbtCommand(["dbt", *args]), target_path=target_path,
                          **fields)
-        thread = threading.Thread(target=invocation._invoke, args=(args,), name="dbt",
-                                  daemon=True)
+        thread = threading.Thread(target=invocation._invoke, args=(args, dict(env)),
+                                  name="dbt", daemon=True)
         thread.start()
         log.info("running dbt in process: dbt %s", " ".join(args))
         return invocation
 
-    def _invoke(self, args: list[str]) -> None:
+    def _invoke(self, args: list[str], env: dict[str, str]) -> None:
         from dbt.cli.main import dbtRunner
         from dbt_common.events.functions import msg_to_dict
 
@@ -142,12 +153,8 @@ class InProcessDbtInvocation(DbtCliInvocation):
                 self._events.put(msg_to_dict(msg))
 
         try:
-            with _INVOKE_LOCK:
-                try:
-                    leave_warehouse_location_out_of_parse_check()
-                    result = dbtRunner(callbacks=[on_event]).invoke(args)
-                finally:
-                    close_duckdb_environment()
+            with invocation_env(env):
+                result = dbtRunner(callbacks=[on_event]).invoke(args)
             self._outcome["success"] = result.success
             self._outcome["exception"] = result.exception
         except BaseException as exc:  # the worker thread must always report back

@@ -93,11 +93,6 @@ def keep_parse_state(settings: Settings, target: Path) -> None:
     os.replace(tmp, state / PARSE_STATE)
 
 
-def apply_dbt_env(settings: Settings) -> None:
-    # dagster-dbt starts dbt with this process's environment.
-    os.environ.update(dbt_env(settings))
-
-
 def dbt_executable() -> Path:
     """The dbt of this environment, found without PATH (a `.venv/bin/userops` started
     without activating the environment still finds it)."""
@@ -111,6 +106,10 @@ class UseropsDbtCliResource(DbtCliResource):
     package states; and a dbt adapter built in this process (the profile and all macros,
     ~2 s) only to fetch row counts or column metadata on request, which the pipeline
     never makes."""
+
+    # The settings of this resource's configuration (dbt_env), set for the duration of
+    # each invocation only (dbt.inprocess.invocation_env), never process-wide.
+    invocation_env: dict[str, str] = {}
 
     @cached_property
     def _cli_version(self) -> version.Version:
@@ -151,21 +150,24 @@ class UseropsDbtCliResource(DbtCliResource):
                     "--no-use-colors", "--no-send-anonymous-usage-stats", "--quiet"]
         if params.indirect_selection:
             dbt_args += ["--indirect-selection", params.indirect_selection]
-        state = os.environ.get("DBT_TARGET_PATH")
+        state = self.invocation_env.get("DBT_TARGET_PATH")
         partial = Path(state) / PARSE_STATE if state else None
         if partial is None or not partial.exists():
             # a key's first run starts from the project's parse (prepare_manifest): dbt
             # parses partially if its vars match, else fully, as without a state
             partial = TARGET_DIR / PARSE_STATE
         return InProcessDbtInvocation.start(
-            dbt_args, target_path=target_path, partial_parse=partial,
+            dbt_args, target_path=target_path, partial_parse=partial, env=self.invocation_env,
             manifest=params.manifest, dagster_dbt_translator=params.dagster_dbt_translator,
             project_dir=project_dir, raise_on_error=raise_on_error, context=context,
             adapter=None, cli_version=self._cli_version, project=params.dbt_project)
 
 
-def dbt_resource() -> UseropsDbtCliResource:
-    return UseropsDbtCliResource(project_dir=dbt_project(), dbt_executable=str(dbt_executable()))
+def dbt_resource(settings: Settings) -> UseropsDbtCliResource:
+    """dbt for one configuration: its warehouse, memory limit, engine and parse state as
+    values of the resource (dbt_env), applied per invocation."""
+    return UseropsDbtCliResource(project_dir=dbt_project(), dbt_executable=str(dbt_executable()),
+                                 invocation_env=dbt_env(settings))
 
 
 def dbt_project() -> DbtProject:
