@@ -32,6 +32,7 @@ from orchestration.dbt.project import (
     manifest_is_stale,
     prepare_manifest,
 )
+from orchestration.internals import check as check_framework_internals
 from orchestration.progress import console_logger, progress_logger
 from orchestration.resources import held_warehouse, warehouse_for
 from orchestration.settings import Settings
@@ -42,6 +43,7 @@ __all__ = ["DAILY_JOB", "LANDING_OP", "build_definitions", "defs"]
 
 
 def build_definitions(settings: Settings) -> Definitions:
+    check_framework_internals()  # an upgrade that broke one fails here, naming it
     if manifest_is_stale() or os.environ.get("DAGSTER_IS_DEV_CLI"):
         prepare_manifest(settings)
     landing = build_landing_asset(settings)
