@@ -17,10 +17,10 @@ from orchestration.serving import SERVING_FILE, Privacy, PublishError, protect_a
 from orchestration.warehouse.duck import DuckDBWarehouse
 from tests.conftest import SMALL, make_settings, run
 
+pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
+
 READER = r"""
 import json, sys, time, duckdb
-
-pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
 path, out, stop, mode = sys.argv[1:5]
 tables = ["fct_active_users_daily", "dim_users", "fct_revenue_daily", "user_rfm"]
 con = duckdb.connect(path, read_only=True) if mode == "hold" else None
