@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from dagster._core.storage.event_log import SqliteEventLogStorage
@@ -116,6 +117,20 @@ class CachedEngineSqliteEventLogStorage(SqliteEventLogStorage):
         if ("asset key column", column_name) in self._present:
             return True
         return super().has_asset_key_col(column_name)
+
+    def delete_events(self, run_id: str) -> None:
+        """Dagster deletes a deleted run's rows but keeps its database file (emptied, never
+        shrunk: ~2 MB a run here), so a pruned history still grew by a file a day. The
+        file goes with the run."""
+        super().delete_events(run_id)
+        with self._db_lock:
+            engine = self._engines.pop(run_id, None)
+            if engine is not None:
+                engine.dispose()
+            self._initialized_dbs.discard(run_id)
+        path = Path(self.path_for_shard(run_id))
+        for name in (path.name, path.name + "-wal", path.name + "-shm"):
+            (path.parent / name).unlink(missing_ok=True)
 
     def dispose(self) -> None:
         for engine in self._engines.values():

@@ -44,3 +44,45 @@ def test_old_runs_and_worklists_are_pruned_new_ones_kept(tmp_path):
         assert pruned == {"runs": 3, "worklists": 2} and instance.get_runs() == []
         assert all(instance.get_run_by_id(i) is None for i in ids)
     assert [p.name for p in actions.iterdir()] == ["notes.txt"]  # not ours: kept
+
+
+def test_a_pruned_run_leaves_neither_its_event_log_file_nor_its_check_evaluations(tmp_path):
+    """Dagster's delete_run kept both: an emptied database file per run (~2 MB, never
+    shrunk) and the run's asset-check evaluations in the index (~1.6 MB a run here), so
+    a pruned history still grew every day (benchmarks/history_size.py)."""
+    import sqlite3
+
+    import yaml
+    from dagster import AssetCheckResult, AssetCheckSpec, MaterializeResult, asset, materialize
+
+    from orchestration.runner import instance_yaml
+
+    @asset(check_specs=[AssetCheckSpec("positive", asset="thing")])
+    def thing():
+        yield MaterializeResult()
+        yield AssetCheckResult(passed=True)
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance_yaml(home)))
+    shards = home / "history" / "runs"
+
+    def checks() -> int:
+        con = sqlite3.connect(shards / "index.db")
+        try:
+            return con.execute("select count(*) from asset_check_executions").fetchone()[0]
+        finally:
+            con.close()
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        ids = [materialize([thing], instance=instance).run_id for _ in range(3)]
+        assert {p.stem for p in shards.glob("*.db")} == {*ids, "index"}
+        assert checks() == 3
+        pruned = prune_history(instance, tmp_path / "serving", 90,
+                               dt.datetime.now(dt.UTC) + dt.timedelta(days=100))
+        assert pruned["runs"] == 3
+        assert [p.name for p in shards.iterdir() if not p.name.startswith("index.db")] == []
+        assert checks() == 0
+        # and the instance goes on: a new run after the pruning
+        materialize([thing], instance=instance)
+        assert checks() == 1
