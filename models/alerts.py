@@ -51,6 +51,7 @@ class AlertThresholds:
     net_growth_negative_periods: int
     high_risk_share_jump: float
     bounced_only_z: float
+    bounced_only_min_rise: float
     campaign_share_max: float
     stable_max_cv: float
     stability_window_days: int
@@ -247,7 +248,8 @@ def robust_z(values: pd.Series, window: int, min_history: int) -> pd.Series:
 def bounced_only_alerts(daily: pd.DataFrame, first: dt.date, last: dt.date,
                         t: AlertThresholds) -> list[Firing]:
     """bounced_only_spike: a day whose share of bounced-only users (visited, every visit
-    bounced) among all visitors has a robust z >= bounced_only_z over the trailing days.
+    bounced) among all visitors has a robust z >= bounced_only_z over the trailing days
+    and is at least bounced_only_min_rise above their median.
     `daily`: activity_date, dau, bounced_only_users (fct_active_users_daily, all users)."""
     if daily.empty:
         return []
@@ -256,9 +258,13 @@ def bounced_only_alerts(daily: pd.DataFrame, first: dt.date, last: dt.date,
     visitors = daily["dau"] + daily["bounced_only_users"]
     share = (daily["bounced_only_users"] / visitors.where(visitors > 0)).astype(float)
     z = robust_z(share, t.trend_window_days, t.trend_min_history_days)
+    # and a rise a team would care about: a steady share moves by a point or two, and
+    # with a small MAD that alone reached the z on a growing product
+    past = share.shift(1).rolling(t.trend_window_days, min_periods=1).median()
     out = []
     for i, day in enumerate(daily["activity_date"]):
-        if first <= day <= last and z[i] >= t.bounced_only_z:
+        if (first <= day <= last and z[i] >= t.bounced_only_z
+                and share[i] - past[i] >= t.bounced_only_min_rise):
             out.append(Firing(day, "bounced_only_spike", "", float(z[i]), t.bounced_only_z,
                               f"{int(daily['bounced_only_users'][i])} bounced-only users, "
                               f"{share[i]:.1%} of visitors (robust z {z[i]:.1f} >= "

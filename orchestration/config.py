@@ -300,6 +300,9 @@ class AlertsConfig(_Strict):
     high_risk_share_jump: float = Field(
         default=0.05, gt=0, lt=1, description="share of high-risk users rose by this much")
     bounced_only_z: float = Field(default=3.5, gt=0, description="robust z of the share")
+    bounced_only_min_rise: float = Field(
+        default=0.05, ge=0, lt=1, description="bounced_only_spike: and the share at least "
+        "this much above the trailing median (5 points)")
     campaign_share_max: float = Field(
         default=0.5, gt=0, le=1, description="engaged visits from campaigns above this share")
     channel_dispersion_p: float = Field(

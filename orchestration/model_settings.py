@@ -20,6 +20,7 @@ def alert_thresholds(config: UseropsConfig) -> rules.AlertThresholds:
         net_growth_negative_periods=config.alerts.net_growth_negative_periods,
         high_risk_share_jump=config.alerts.high_risk_share_jump,
         bounced_only_z=config.alerts.bounced_only_z,
+        bounced_only_min_rise=config.alerts.bounced_only_min_rise,
         campaign_share_max=config.alerts.campaign_share_max,
         stable_max_cv=config.channels.stable_max_cv,
         stability_window_days=config.channels.stability_window_days,

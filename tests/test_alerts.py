@@ -210,6 +210,13 @@ def test_bounced_only_spike_by_robust_z():
     early = daily.copy()
     early.loc[9, "bounced_only_users"] = 80
     assert [f.alert_date for f in rules.bounced_only_alerts(early, days[0], days[20], T)] == []
+    # a rise under bounced_only_min_rise does not fire, however unusual: 17 / 117 = 14.5 %,
+    # 4.6 points above the median (z 3.9)
+    small = daily.copy()
+    small.loc[30, "bounced_only_users"] = 17
+    assert rules.bounced_only_alerts(small, days[-1], days[-1], T) == []
+    lower = dataclasses.replace(T, bounced_only_min_rise=0.02)
+    assert len(rules.bounced_only_alerts(small, days[-1], days[-1], lower)) == 1
     share = pd.Series([0.1, 0.2] * 10 + [0.0])
     z = rules.robust_z(share, 28, 14)
     med, mad = 0.15, 0.05
