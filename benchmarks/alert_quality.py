@@ -185,13 +185,43 @@ def report(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def summary(results: list[dict]) -> str:
+    """Over the seeds, per shape: false episodes per 100 days per alert (mean) and each
+    incident's catches with the days to the first firing (median)."""
+    import statistics
+
+    shapes = list(dict.fromkeys(r["shape"] for r in results))
+    lines = ["false episodes per 100 days (mean over seeds; goal <= 1):",
+             f"  {'alert':<22}" + "".join(f"{s:>10}" for s in shapes)]
+    for alert in MEASURED:
+        cells = [statistics.mean(r["alerts"][alert]["false_episodes_per_100"]
+                                 for r in results if r["shape"] == s) for s in shapes]
+        lines.append(f"  {alert:<22}" + "".join(f"{c:>10.2f}" for c in cells))
+    lines.append("incidents caught within their allowance (median days to the first firing):")
+    for inc in INCIDENTS:
+        cells = []
+        for s in shapes:
+            got = [i for r in results if r["shape"] == s for i in r["incidents"]
+                   if i["incident"] == inc.name]
+            days = [i["days_to_fire"] for i in got if i["caught"]]
+            caught = f"{len(days)}/{len(got)}"
+            cells.append(f"{caught} ({statistics.median(days):g} d)" if days else caught)
+        lines.append(f"  {inc.name:<22}" + "".join(f"{c:>14}" for c in cells))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.alert_quality", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--shapes", default="steady,growing,sparse")
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--summarise", type=Path, metavar="JSON",
+                   help="print the summary of a results file, run nothing")
     args = p.parse_args(argv)
+    if args.summarise:
+        print(summary(json.loads(args.summarise.read_text())["results"]))
+        return 0
     logging.disable(logging.WARNING)
     results = []
     for shape in args.shapes.split(","):
@@ -199,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory() as tmp:
                 results.append(measure(shape, seed, Path(tmp)))
             print(report(results[-1:]), flush=True)
+    print(summary(results))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"args": {"shapes": args.shapes, "seeds": args.seeds},
                                     "results": results}, indent=1))
