@@ -103,8 +103,11 @@ def test_a_file_that_grows_while_it_is_read_is_deferred_never_half_landed(tmp_pa
         stop.set()
         writer.join()
     assert report.files_loaded == ["events/a.csv"]
-    assert [(s, r) for _, s, r in report.files_deferred] == [
-        ("events/growing.csv", "changed while it was read")]
+    # caught while it was read, or (on a loaded machine, when a write lands between the
+    # listing's clock and the file's stat) already by its modification time
+    [(_, name, reason)] = report.files_deferred
+    assert name == "events/growing.csv"
+    assert reason == "changed while it was read" or reason.startswith("changed 0 s ago"), reason
     assert _ids(con) == ["e0", "e1", "e2"]  # not one row of the growing file
     assert con.execute("select count(*) from landing.files").fetchone()[0] == 1
     # complete now: the next run lands every row of it, once

@@ -159,10 +159,11 @@ def test_special_user_flags_by_hand(warehouse):
     assert u["is_evangelist"].to_dict() == {
         "ann": True, "bob": False, "cat": False, "dan": False, "eve": False}
     assert u.loc["ann", "referred_users"] == 3
-    # angel: a purchase within the first 7 days (ann day 1, bob day 3); cat's index reaches
-    # only 7 in her first week, below tier high (12)
+    # angel: a purchase within the first 7 days (ann day 1, bob day 3), or very active from
+    # the first days: cat's index reaches 7 in her first week, above tier high scaled to
+    # 7 days (12 x 7 / 28 = 3; the unscaled 12 asked four weeks of activity of one)
     assert u["is_angel_user"].to_dict() == {
-        "ann": True, "bob": True, "cat": False, "dan": False, "eve": False}
+        "ann": True, "bob": True, "cat": True, "dan": False, "eve": False}
     # core (median visit >= 0 min, spend >= 1 over 30 days): ann and cat were active in
     # each of the last 4 weeks, but only ann spent (40 on day 20)
     assert u["is_core_user"].to_dict() == {
