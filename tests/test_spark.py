@@ -21,7 +21,7 @@ from orchestration.serving import SERVING_FILE
 from sample_data.generator import GeneratorParams
 from tests.conftest import generated_landing, make_settings, run
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, pytest.mark.e2e]  # whole runs on Spark
 
 PARAMS = GeneratorParams(users=300, days=60, seed=11, start=dt.date(2025, 1, 1))
 # a short churn horizon, so 60 days train the supervised model on both engines
