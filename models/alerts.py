@@ -155,14 +155,20 @@ def growth_alerts(growth: pd.DataFrame, grain: str, first: dt.date, last: dt.dat
     return out
 
 
+def _daily_signups(signups: pd.DataFrame, channel: str, end: dt.date,
+                   window: int) -> np.ndarray:
+    """A channel's signups on each of the `window` days ending on `end`, 0 where none."""
+    days = pd.date_range(end - dt.timedelta(days=window - 1), end).date
+    mine = signups[signups["channel"] == channel]
+    counts = mine.set_index("signup_date")["new_users"].reindex(days, fill_value=0)
+    return counts.to_numpy(dtype=float)
+
+
 def signup_cv(signups: pd.DataFrame, channel: str, end: dt.date, window: int) -> float | None:
     """Coefficient of variation (population) of a channel's daily signups over the
     `window` days ending on `end`, days without signups counted as 0 (as in
     fct_channel_quality); None when the channel had none."""
-    days = pd.date_range(end - dt.timedelta(days=window - 1), end).date
-    mine = signups[signups["channel"] == channel]
-    counts = mine.set_index("signup_date")["new_users"].reindex(days, fill_value=0)
-    counts = counts.to_numpy(dtype=float)
+    counts = _daily_signups(signups, channel, end, window)
     mean = counts.mean()
     return None if mean == 0 else float(counts.std() / mean)
 
@@ -171,10 +177,7 @@ def dispersion_p(signups: pd.DataFrame, channel: str, end: dt.date, window: int)
     """p-value that a channel's daily signups over the window are no more variable than
     Poisson counts: (n - 1) s^2 / mean against chi-square(n - 1) (the index-of-dispersion
     test); 1.0 without signups."""
-    days = pd.date_range(end - dt.timedelta(days=window - 1), end).date
-    mine = signups[signups["channel"] == channel]
-    counts = mine.set_index("signup_date")["new_users"].reindex(days, fill_value=0)
-    counts = counts.to_numpy(dtype=float)
+    counts = _daily_signups(signups, channel, end, window)
     mean = counts.mean()
     if mean == 0 or len(counts) < 2:
         return 1.0
