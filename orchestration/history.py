@@ -14,26 +14,12 @@ import re
 from pathlib import Path
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
-from dagster._core.storage.event_log import SqlEventLogStorage
-from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 
 from orchestration.actions_export import ACTIONS_DIR
+from orchestration.internals.check_history import forget_check_executions
 
 FINISHED = [DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED]
 _DAY = re.compile(r"^actions_(\d{4}-\d{2}-\d{2})\.(csv|parquet)$")
-
-
-def forget_check_executions(instance: DagsterInstance, run_id: str) -> None:
-    """Dagster's delete_run leaves the run's asset-check evaluations in the event log's
-    index (~165 a run here, with their metadata: 1.6 MB a run that pruning never freed);
-    they go with the run. On the SQL event logs (SQLite, PostgreSQL): their private
-    schema (orchestration/internals.py)."""
-    storage = instance.event_log_storage
-    if not isinstance(storage, SqlEventLogStorage):
-        return
-    with storage.index_connection() as conn:
-        conn.execute(AssetCheckExecutionsTable.delete().where(
-            AssetCheckExecutionsTable.c.run_id == run_id))
 
 
 def prune_history(instance: DagsterInstance, serving: Path, keep_days: int,

@@ -85,7 +85,7 @@ INSTANCE_YAML = {
 
 def instance_yaml(home: Path) -> dict:
     # the stock layout (history/runs under the home), with engines kept open
-    events = {"module": "orchestration.instance_storage",
+    events = {"module": "orchestration.internals.event_log",
               "class": "CachedEngineSqliteEventLogStorage",
               "config": {"base_dir": str(home / "history" / "runs")}}
     return {**INSTANCE_YAML, "event_log_storage": events}

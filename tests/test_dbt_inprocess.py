@@ -6,7 +6,6 @@ import json
 
 import duckdb
 import pytest
-from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from orchestration.dbt.helpers import vars_arg, write_run_window
 from orchestration.dbt.project import (
@@ -14,6 +13,7 @@ from orchestration.dbt.project import (
     keep_parse_state,
     parse_state_dir,
 )
+from orchestration.dbt.runner import DbtError
 from orchestration.warehouse.duck import DuckDBWarehouse
 from tests.conftest import make_settings
 
@@ -24,17 +24,17 @@ def settings(tmp_path):
 
 
 def test_a_failing_dbt_command_raises_with_dbts_own_message(settings, tmp_path):
-    invocation = dbt_resource(settings).cli(
+    invocation = dbt_resource(settings).invoke(
         ["show", "--inline", "select * from no_such_table_here"], target_path=tmp_path / "t")
-    with pytest.raises(DagsterDbtCliRuntimeError, match="no_such_table_here"):
+    with pytest.raises(DbtError, match="no_such_table_here"):
         invocation.wait()
-    assert not invocation.is_successful()
+    assert invocation.success is False
 
 
 def test_after_dbt_the_warehouse_opens_with_other_settings(settings, tmp_path):
-    invocation = dbt_resource(settings).cli(["show", "--inline", "select 42 as answer"],
-                                    target_path=tmp_path / "t").wait()
-    assert invocation.is_successful()
+    invocation = dbt_resource(settings).invoke(["show", "--inline", "select 42 as answer"],
+                                               target_path=tmp_path / "t").wait()
+    assert invocation.success
     # dbt-duckdb would keep its database open in this process: a read-only connection
     # with another memory limit would then fail ("different configuration")
     con = duckdb.connect(str(settings.warehouse), read_only=True,
@@ -53,7 +53,7 @@ def test_tests_of_daily_tables_check_the_rebuilt_days_or_all_on_a_full_build(
             write_run_window(wh, dt.date.fromisoformat(day), dt.date.fromisoformat(day),
                              full_refresh)
         capsys.readouterr()
-        dbt_resource(settings).cli(
+        dbt_resource(settings).invoke(
             ["show", *vars_arg(settings.config.dbt_vars()), "--output", "json",
              "--inline", "select {{ rebuilt_from() }} as day"],
             target_path=tmp_path / "show").wait()
@@ -67,9 +67,9 @@ def test_tests_of_daily_tables_check_the_rebuilt_days_or_all_on_a_full_build(
 
 
 def _parse_log(settings, target) -> str:
-    invocation = dbt_resource(settings).cli(["parse", *vars_arg(settings.config.dbt_vars())],
+    invocation = dbt_resource(settings).invoke(["parse", *vars_arg(settings.config.dbt_vars())],
                                     target_path=target).wait()
-    assert invocation.is_successful()
+    assert invocation.success
     keep_parse_state(settings, target)
     return (target / "dbt.log").read_text()
 
@@ -107,11 +107,11 @@ def test_two_configurations_in_one_process_each_reach_their_own_warehouse(tmp_pa
 
     def limit(settings) -> str:
         capsys.readouterr()
-        invocation = dbt_resource(settings).cli(
+        invocation = dbt_resource(settings).invoke(
             ["show", "--output", "json", "--inline",
              "select current_setting('memory_limit') as memory_limit"],
             target_path=settings.warehouse.parent / "t").wait()
-        assert invocation.is_successful()
+        assert invocation.success
         out = capsys.readouterr().out
         return json.loads(out[out.index("{"):out.rindex("}") + 1])["show"][0]["memory_limit"]
 

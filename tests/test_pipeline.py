@@ -34,10 +34,10 @@ def test_dbt_unit_tests_pass(small_run, tmp_path):
     settings = dataclasses.replace(small_run, warehouse=tmp_path / small_run.warehouse.name)
     shutil.copyfile(small_run.warehouse, settings.warehouse)
     target = tmp_path / "target"
-    invocation = dbt_resource(settings).cli(
+    invocation = dbt_resource(settings).invoke(
         ["test", "--select", "test_type:unit", *vars_arg(settings.config.dbt_vars())],
         target_path=target).wait()
-    assert invocation.is_successful()
+    assert invocation.success
     results = json.loads((target / "run_results.json").read_text())["results"]
     declared = set(json.loads(MANIFEST.read_text())["unit_tests"])
     assert len(declared) >= 2

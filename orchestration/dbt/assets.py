@@ -1,5 +1,6 @@
 """dbt models as Dagster assets: every model, then the ones that read the Python scores."""
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,17 +14,14 @@ from dagster import (
     Output,
     ResourceParam,
 )
-from dagster_dbt import (
-    DagsterDbtTranslator,
-    DagsterDbtTranslatorSettings,
-    DbtCliResource,
-    dbt_assets,
-)
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 
 from orchestration import definition
 from orchestration.catch_up import catch_up_for
+from orchestration.dbt.events import NodeKeys
 from orchestration.dbt.helpers import build_args, write_run_window
 from orchestration.dbt.project import dbt_runs_dir, keep_parse_state
+from orchestration.dbt.runner import InProcessDbt
 from orchestration.report.preview import SERIES, mart_preview
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import Settings
@@ -38,6 +36,8 @@ from orchestration.window import (
 
 # models that read the Python scores (dim_users): a second step, after the scoring assets
 SCORED_SELECT = "tag:scored"
+MODELS_SELECTION = ("--select", "fqn:*", "--exclude", SCORED_SELECT)
+SCORED_SELECTION = ("--select", SCORED_SELECT)
 
 
 class UseropsTranslator(DagsterDbtTranslator):
@@ -78,17 +78,19 @@ def dbt_target_path(settings: Settings, context: AssetExecutionContext) -> Path:
     return dbt_runs_dir(settings) / context.run.run_id / context.op_def.name
 
 
-def build_dbt_assets(settings: Settings, manifest):
+def build_dbt_assets(settings: Settings, manifest_path: Path):
+    manifest = json.loads(Path(manifest_path).read_text())
+    keys = NodeKeys.from_manifest(manifest, TRANSLATOR)
     history = definition.definition(settings.config)
 
     dbt_vars = settings.config.dbt_vars()
     timezone = settings.config.timezone
 
-    def invoke(context, dbt: DbtCliResource, full_refresh: bool,
+    def invoke(context, dbt: InProcessDbt, full_refresh: bool, selection: tuple[str, ...],
                warehouse: Warehouse | None = None):
         target = dbt_target_path(settings, context)
-        for event in dbt.cli(build_args(dbt_vars, full_refresh), context=context,
-                             target_path=target).stream():
+        for event in dbt.build(context, build_args(dbt_vars, full_refresh), keys,
+                               target_path=target, selection=selection):
             if warehouse is not None and isinstance(event, Output):
                 event = _with_preview(context, event, warehouse)
             yield event
@@ -103,7 +105,7 @@ def build_dbt_assets(settings: Settings, manifest):
     )
     def dbt_models(
         context: AssetExecutionContext,
-        dbt: DbtCliResource,
+        dbt: ResourceParam[InProcessDbt],
         warehouse: ResourceParam[Warehouse],
         config: DailyRunConfig,
     ):
@@ -131,7 +133,7 @@ def build_dbt_assets(settings: Settings, manifest):
         if changed:
             context.log.warning("definition changed (%s)", changed)
         write_run_window(warehouse, first, last, config.full_refresh)
-        yield from invoke(context, dbt, config.full_refresh, warehouse)
+        yield from invoke(context, dbt, config.full_refresh, MODELS_SELECTION, warehouse)
 
     @dbt_assets(
         manifest=manifest,
@@ -141,8 +143,8 @@ def build_dbt_assets(settings: Settings, manifest):
         name=SCORED_OP,
     )
     def dbt_scored_models(
-        context: AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig
+        context: AssetExecutionContext, dbt: ResourceParam[InProcessDbt], config: DbtRunConfig
     ):
-        yield from invoke(context, dbt, config.full_refresh)
+        yield from invoke(context, dbt, config.full_refresh, SCORED_SELECTION)
 
     return dbt_models, dbt_scored_models

@@ -2,10 +2,12 @@
 open connections do not hide writes from other processes, and it bounds its open files."""
 
 from dagster import AssetKey, AssetMaterialization
-from dagster._core.storage.event_log import SqliteEventLogStorage
 
-from orchestration import instance_storage
-from orchestration.instance_storage import CachedEngineSqliteEventLogStorage
+from orchestration.internals import event_log as instance_storage
+from orchestration.internals.event_log import (
+    CachedEngineSqliteEventLogStorage,
+    SqliteEventLogStorage,  # Dagster's own class, as the internals package imports it
+)
 from orchestration.runner import instance_for
 from tests.conftest import make_settings
 

@@ -1,14 +1,22 @@
-"""Every private part of a framework this project relies on, declared in one place.
+"""Every private part of a framework this project relies on, in one package.
 
-Three speed-ups reach past the frameworks' public APIs (each module says why and what it
-saves): dbt in this process (orchestration/dbt/inprocess.py, and the resource in
-orchestration/dbt/project.py), one parse state for every warehouse (the same module) and
-Dagster's SQLite event log with its connections kept open (orchestration/instance_storage.py).
-They are why dagster, dagster-dbt, dbt-core and dbt-duckdb are pinned to one minor
-version each (pyproject.toml). `check()` verifies that each assumption still holds, so an
-upgrade that breaks one fails at once with the library, the part and the module to port
-(the definitions call it; tests/test_internals.py runs it), not with an AttributeError in
-the middle of a run. README, "Upgrading", says what to do.
+Everything else reaches Dagster, dagster-dbt, dbt-core and dbt-duckdb through their public
+APIs (dbt runs in this process through dbt's dbtRunner, its results become Dagster events
+through the public translator: orchestration/dbt/). Three things still need a private
+part, each in a module of this package that says why and what it saves:
+
+- event_log.py: Dagster's SQLite event log with its connections kept open (~10 s of a
+  tiny run's ~35 s went to opening and closing them);
+- dbt_duckdb.py: one dbt parse state for every warehouse (a full parse costs 5-8 s a new
+  warehouse), and dbt-duckdb's database closed after each in-process invocation;
+- check_history.py: a deleted run's asset-check evaluations, which Dagster's delete_run
+  leaves behind (1.6 MB a run).
+
+They are why dagster, dagster-dbt, dbt-core and dbt-duckdb are pinned to one minor version
+each (pyproject.toml). `check()` verifies that each assumption still holds, so an upgrade
+that breaks one fails at once with the library, the part and the module to port (the
+definitions call it; tests/test_internals.py runs it), not with an AttributeError in the
+middle of a run. README, "Upgrading", says what to do.
 """
 
 from __future__ import annotations
@@ -34,43 +42,21 @@ ASSUMPTIONS = (
                ("_has_asset_key_col_on_connection", "has_asset_key_col",
                 "has_secondary_index", "has_table", "conn_string_for_shard", "_initdb",
                 "dispose", "from_config_value", "path_for_shard", "delete_events"),
-               used_by="orchestration/instance_storage.py"),
+               used_by="orchestration/internals/event_log.py"),
     Assumption("dagster", "dagster._core.storage.sql", "create_engine",
-               used_by="orchestration/instance_storage.py"),
+               used_by="orchestration/internals/event_log.py"),
     Assumption("dagster", "dagster._core.storage.sqlite", "SQLITE_BUSY_TIMEOUT_SECONDS",
-               used_by="orchestration/instance_storage.py"),
+               used_by="orchestration/internals/event_log.py"),
     Assumption("dagster", "dagster._core.storage.event_log", "SqlEventLogStorage",
-               ("index_connection",), used_by="orchestration/history.py"),
+               ("index_connection",), used_by="orchestration/internals/check_history.py"),
     Assumption("dagster", "dagster._core.storage.event_log.schema",
-               "AssetCheckExecutionsTable", ("c",), used_by="orchestration/history.py"),
-    Assumption("dagster-dbt", "dagster_dbt", "DbtCliResource",
-               ("_cli_version", "_initialize_dbt_core_adapter", "_get_unique_target_path",
-                "cli"),
-               used_by="orchestration/dbt/project.py (UseropsDbtCliResource)"),
-    Assumption("dagster-dbt", "dagster_dbt.core.dbt_cli_invocation", "DbtCliInvocation",
-               ("_stream_stdout", "is_successful", "get_error", "wait"),
-               fields=("process", "manifest", "dagster_dbt_translator", "project_dir",
-                       "target_path", "raise_on_error", "context", "adapter", "cli_version",
-                       "project", "_stdout", "_error_messages"),
-               used_by="orchestration/dbt/inprocess.py (InProcessDbtInvocation)"),
-    Assumption("dagster-dbt", "dagster_dbt.asset_utils", "extract_runtime_selection_from_args",
-               used_by="orchestration/dbt/project.py"),
-    Assumption("dagster-dbt", "dagster_dbt.asset_utils",
-               "get_updated_cli_invocation_params_for_context",
-               used_by="orchestration/dbt/project.py"),
-    Assumption("dagster-dbt", "dagster_dbt.dagster_dbt_translator", "validate_opt_translator",
-               used_by="orchestration/dbt/project.py"),
-    Assumption("dagster-dbt", "dagster_dbt.dbt_manifest", "validate_manifest",
-               used_by="orchestration/dbt/project.py"),
-    Assumption("dbt-core", "dbt.cli.main", "dbtRunner", ("invoke",),
-               used_by="orchestration/dbt/inprocess.py"),
-    Assumption("dbt-core", "dbt_common.events.functions", "msg_to_dict",
-               used_by="orchestration/dbt/inprocess.py"),
+               "AssetCheckExecutionsTable", ("c",),
+               used_by="orchestration/internals/check_history.py"),
     Assumption("dbt-duckdb", "dbt.adapters.duckdb.connections", "DuckDBConnectionManager",
-               ("_LOCK", "_ENV"), used_by="orchestration/dbt/inprocess.py "
+               ("_LOCK", "_ENV"), used_by="orchestration/internals/dbt_duckdb.py "
                "(close_duckdb_environment)"),
     Assumption("dbt-duckdb", "dbt.adapters.duckdb.credentials", "DuckDBCredentials",
-               ("_connection_keys",), used_by="orchestration/dbt/inprocess.py "
+               ("_connection_keys",), used_by="orchestration/internals/dbt_duckdb.py "
                "(leave_warehouse_location_out_of_parse_check)"),
 )
 
