@@ -113,7 +113,7 @@ def guard(warehouse: Warehouse, history: dict[str, object], full_refresh: bool,
     differs from the stored ones and the run neither rebuilds every day nor keeps the
     history on purpose; else record any change and store the settings. Returns the
     change, described, or None."""
-    with warehouse.connect() as con:
+    with warehouse.store.connect() as con:
         before = stored(con)
     diff = changes(before, history) if before is not None else []
     if diff and not (full_refresh or accept_change):
@@ -123,7 +123,7 @@ def guard(warehouse: Warehouse, history: dict[str, object], full_refresh: bool,
         warehouse.upsert(CHANGES_TABLE, change_rows(diff, first, how, run_id),
                          keys=("changed_on", "setting", "run_id"), columns=CHANGE_COLUMNS)
     if before != history:
-        with warehouse.connect() as con:
+        with warehouse.store.connect() as con:
             store(con, history, run_id)
     return f"{'full refresh' if full_refresh else 'history kept'}: {describe(diff)}" \
         if diff else None

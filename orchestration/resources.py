@@ -19,7 +19,7 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 
 def build_warehouse(path: str, memory_limit: str, engine: str = "duckdb",
                     spark_conf: Mapping[str, str] | None = None) -> Warehouse:
-    """`path`: the DuckDB file (the warehouse, or on Spark the landing's state);
+    """`path`: the DuckDB file of the pipeline's state (on DuckDB, the warehouse itself);
     `memory_limit`: DuckDB's; `spark_conf`: the SparkSession's settings."""
     if engine == "spark":
         from orchestration.warehouse.spark import SparkWarehouse
@@ -39,12 +39,17 @@ def warehouse_for(settings: Settings) -> Warehouse:
 
 def held_warehouse(warehouse: Warehouse) -> ResourceDefinition:
     """`warehouse` as a Dagster resource that holds its DuckDB file open while the run's
-    steps use it (Warehouse.held, which says why). The in-process executor sets the
+    steps use it (StateStore.held, which says why). The in-process executor sets the
     resource up once per run; a multiprocess one, once per step process."""
 
     @resource(description="The warehouse (DuckDB or Spark), its DuckDB file held open")
     def _warehouse(_context: InitResourceContext) -> Iterator[Warehouse]:
-        with warehouse.held():
+        with warehouse.store.held():
             yield warehouse
 
     return _warehouse
+
+
+def python_kinds(settings: Settings) -> set[str]:
+    """The kinds of an asset computed in Python and stored in the engine's warehouse."""
+    return {"python", settings.config.warehouse.engine}

@@ -83,9 +83,13 @@ INSTANCE_YAML = {
 }
 
 
+EVENT_LOG_MODULE = "orchestration.internals.event_log"
+OLD_EVENT_LOG_MODULE = "orchestration.instance_storage"
+
+
 def instance_yaml(home: Path) -> dict:
     # the stock layout (history/runs under the home), with engines kept open
-    events = {"module": "orchestration.internals.event_log",
+    events = {"module": EVENT_LOG_MODULE,
               "class": "CachedEngineSqliteEventLogStorage",
               "config": {"base_dir": str(home / "history" / "runs")}}
     return {**INSTANCE_YAML, "event_log_storage": events}
@@ -98,6 +102,8 @@ def instance_for(settings: Settings) -> DagsterInstance:
     cfg = home / "dagster.yaml"
     if not cfg.exists():
         cfg.write_text(yaml.safe_dump(instance_yaml(home)))
+    elif OLD_EVENT_LOG_MODULE in (text := cfg.read_text()):  # written before 2026-12-06
+        cfg.write_text(text.replace(OLD_EVENT_LOG_MODULE, EVENT_LOG_MODULE))
     return DagsterInstance.from_config(str(home))
 
 
@@ -260,7 +266,7 @@ def _warn_of_a_hole(settings: Settings, start: dt.date) -> None:
     if not Path(warehouse.path).exists():
         return
     try:
-        with warehouse.connect() as con:
+        with warehouse.store.connect() as con:
             ledger = read_ledger(con)
     except duckdb.Error:  # another run holds the file: this one waits for it, unwarned
         return

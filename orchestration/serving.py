@@ -147,8 +147,7 @@ def publish(
             rows[table], reads[table] = warehouse.export_parquet(f"marts.{table}", target)
     # DuckDB's view SQL can be rebuilt over the published files; another engine's is
     # another dialect, so its views are written out as data
-    portable = (_portable_views(views, partial, tables) if warehouse.engine == "duckdb"
-                else {})
+    portable = _portable_views(views, partial, tables) if warehouse.duckdb_views else {}
     for view in views:
         if view in portable:  # its rows, counted without writing them
             rows[view] = int(warehouse.scalar(f"select count(*) from marts.{view}"))

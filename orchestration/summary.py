@@ -50,7 +50,7 @@ def _fallbacks(warehouse: Warehouse, marts: dict[str, str | None]) -> list[str]:
 def read_summary(warehouse: Warehouse) -> RunSummary:
     """Landed and quarantined rows from the landing's DuckDB file (on either engine), the
     last day and the tables from the warehouse."""
-    with warehouse.connect(read_only=True) as con:
+    with warehouse.store.connect(read_only=True) as con:
         staged = {
             t: con.execute(f"select count(*) from raw.{t}").fetchone()[0]
             for t in ("users", "events", "orders")

@@ -80,7 +80,7 @@ def test_memory_limit_is_a_size_and_reaches_dbt_and_the_warehouse(tmp_path):
     settings = Settings.build(cfg)
     assert dbt_env(settings)["USEROPS_MEMORY_LIMIT"] == "700MB"
     warehouse = build_warehouse(str(settings.warehouse), settings.config.warehouse.memory_limit)
-    with warehouse.connect() as con:
+    with warehouse.store.connect() as con:
         limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
     assert limit.replace(" ", "") in {"667.5MiB", "700.0MB", "667.5MB"}, limit
 

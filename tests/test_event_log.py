@@ -1,6 +1,7 @@
 """The Dagster instance a run uses: the configured event log class is the one in use, its
 open connections do not hide writes from other processes, and it bounds its open files."""
 
+import yaml
 from dagster import AssetKey, AssetMaterialization
 
 from orchestration.internals import event_log as instance_storage
@@ -8,7 +9,7 @@ from orchestration.internals.event_log import (
     CachedEngineSqliteEventLogStorage,
     SqliteEventLogStorage,  # Dagster's own class, as the internals package imports it
 )
-from orchestration.runner import instance_for
+from orchestration.runner import instance_for, instance_yaml
 from tests.conftest import make_settings
 
 
@@ -73,3 +74,13 @@ def test_schema_facts_are_looked_up_once_and_only_when_present(tmp_path, monkeyp
         assert not storage.has_asset_key_col("no_such_column")
     finally:
         storage.dispose()
+
+
+def test_an_instance_written_before_the_event_log_moved_still_opens(tmp_path):
+    settings = make_settings(tmp_path, tmp_path / "landing")
+    settings.dagster_home.mkdir(parents=True)
+    old = yaml.safe_dump(instance_yaml(settings.dagster_home)).replace(
+        "orchestration.internals.event_log", "orchestration.instance_storage")
+    (settings.dagster_home / "dagster.yaml").write_text(old)
+    with instance_for(settings) as instance:
+        assert type(instance.event_log_storage) is CachedEngineSqliteEventLogStorage

@@ -34,7 +34,7 @@ from orchestration.assets.value import RUNS_KEY
 from orchestration.dbt.helpers import RUN_WINDOW_TABLE
 from orchestration.model_settings import alert_thresholds
 from orchestration.notify import post_alert
-from orchestration.resources import WAREHOUSE_POOL
+from orchestration.resources import WAREHOUSE_POOL, python_kinds
 from orchestration.settings import Settings
 from orchestration.warehouse import Warehouse
 
@@ -256,12 +256,12 @@ def build_alerts_asset(settings: Settings):
 
     @multi_asset(
         specs=[
-            AssetSpec(ALERTS_KEY, deps=deps, group_name="alerts", kinds={"python", "duckdb"},
+            AssetSpec(ALERTS_KEY, deps=deps, group_name="alerts", kinds=python_kinds(settings),
                       description="Business alerts: one row per firing (day, alert, subject, "
                       "severity, value, threshold, message), kept across runs; the days a "
                       "run builds are re-evaluated and replaced."),
             AssetSpec(EPISODES_KEY, deps=deps, group_name="alerts",
-                      kinds={"python", "duckdb"},
+                      kinds=python_kinds(settings),
                       description="Alert episodes: an alert that stays true is one row "
                       "(started, last seen, resolved on, state open/resolved) with the "
                       "webhook's state for its start and its resolution."),

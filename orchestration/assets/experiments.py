@@ -6,7 +6,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Resource
 
 from models.experiments import READOUT_COLUMNS, experiment_readout
 from orchestration.dbt.helpers import read_built_through
-from orchestration.resources import WAREHOUSE_POOL
+from orchestration.resources import WAREHOUSE_POOL, python_kinds
 from orchestration.settings import Settings
 from orchestration.warehouse import Warehouse
 
@@ -23,7 +23,7 @@ def build_experiment_assets(settings: Settings):
         key=AssetKey(["marts", "fct_experiment_readout"]),
         deps=[AssetKey(["intermediate", "int_experiment_user_engagement"])],
         group_name="marts",
-        kinds={"python", "duckdb"},
+        kinds=python_kinds(settings),
         pool=WAREHOUSE_POOL,
         description=(
             "Per experiment and variant: users whose engagement window has fully elapsed, "

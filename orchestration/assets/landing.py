@@ -17,9 +17,8 @@ from dagster import (
 
 from data_quality.contract import ENTITIES
 from data_quality.landing import LandingError, ValidationRules, sync_landing
-from data_quality.landing.lake import PART_OF, export_lake
 from orchestration.resources import WAREHOUSE_POOL
-from orchestration.settings import Settings, file_rules, lake_dir
+from orchestration.settings import Settings, file_rules
 from orchestration.warehouse import Warehouse
 
 RAW_KEYS = {name: AssetKey(["raw", name]) for name in [*ENTITIES, "quarantine"]}
@@ -39,7 +38,7 @@ def build_landing_asset(settings: Settings):
             AssetSpec(
                 key,
                 group_name="raw",
-                kinds={"duckdb"},
+                kinds={cfg.warehouse.engine},
                 description=f"Validated landing rows of {name}"
                 if name != "quarantine"
                 else "Rejected landing rows with reason, source file, row and run id",
@@ -59,7 +58,7 @@ def build_landing_asset(settings: Settings):
             known_events=frozenset(known) if known is not None else None,
             earliest=dt.datetime.combine(cfg.quality.earliest_time, dt.time(), dt.UTC),
         )
-        with warehouse.connect() as con:
+        with warehouse.store.connect() as con:
             try:
                 report = sync_landing(
                     con, settings.landing, rules, context.run_id, cfg.quality.max_bad_row_rate,
@@ -67,15 +66,9 @@ def build_landing_asset(settings: Settings):
                 )
             except LandingError as exc:
                 raise Failure(description=str(exc)) from None
-            if warehouse.engine != "duckdb":  # the engine reads the validated rows as a lake
-                lake = lake_dir(settings.warehouse)
-                exported = export_lake(con, lake)
-                columns = {t: [r[0] for r in con.execute(f"describe raw.{t}").fetchall()]
-                           for t in PART_OF}
-        if warehouse.engine != "duckdb":
-            for table, names in columns.items():
-                warehouse.create_view(f"raw.{table}", names, lake / table)
-            context.log.info("lake %s: parts written %s", lake, exported.written)
+            received = warehouse.receive_landing(con)
+        if received:
+            context.log.info(received)
         context.log.info(
             "landing %s: %d files loaded, %d unchanged; quarantined by reason: %s",
             settings.landing,

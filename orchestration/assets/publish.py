@@ -47,7 +47,7 @@ def build_publish_asset(settings: Settings, mart_keys: list[AssetKey]):
         context.log.info("published %d tables to %s", len(result.rows), result.serving_file)
         start, end, full_build = warehouse.row(
             f"select window_start, window_end, full_build from {RUN_WINDOW_TABLE}")
-        with warehouse.connect() as con:  # the days a catching-up run need not build again
+        with warehouse.store.connect() as con:  # the days a catching-up run need not build again
             record_publish(con, context.run_id, start, end, bool(full_build))
         worklist = []
         if "user_actions" in result.rows:  # the day's worklist for the sending tools

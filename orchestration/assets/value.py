@@ -30,7 +30,7 @@ from orchestration import model_store
 from orchestration.assets import churn_challengers as challengers
 from orchestration.dbt.helpers import read_built_through
 from orchestration.model_settings import churn_settings
-from orchestration.resources import WAREHOUSE_POOL
+from orchestration.resources import WAREHOUSE_POOL, python_kinds
 from orchestration.settings import Settings
 from orchestration.warehouse import Warehouse
 
@@ -104,7 +104,7 @@ def build_value_assets(settings: Settings):
         key=RFM_KEY,
         deps=[AssetKey(["intermediate", "int_user_rfm_measures"]),
               AssetKey(["reference", "rfm_segment_actions"])],
-        group_name="scores", kinds={"python", "duckdb"}, pool=WAREHOUSE_POOL,
+        group_name="scores", kinds=python_kinds(settings), pool=WAREHOUSE_POOL,
         description="Per user with an R event: R, F, M, 1-5 scores, rfm11 and cn8 segments "
         "(with Chinese names) and each segment's recommended action.",
     )
@@ -124,13 +124,13 @@ def build_value_assets(settings: Settings):
 
     @multi_asset(
         specs=[
-            AssetSpec(CLV_KEY, group_name="scores", kinds={"python", "duckdb"},
+            AssetSpec(CLV_KEY, group_name="scores", kinds=python_kinds(settings),
                       deps=[AssetKey(["marts", "dim_user_purchase_summary"])],
                       description="Per buyer: BG/NBD P(alive), expected purchases and P(at "
                       "least one purchase) over the churn horizons, expected average value "
                       "(Gamma-Gamma, or the population mean when spend does not differ "
                       "between customers: value_method) and CLV."),
-            AssetSpec(VALUE_RUNS_KEY, group_name="scores", kinds={"python", "duckdb"},
+            AssetSpec(VALUE_RUNS_KEY, group_name="scores", kinds=python_kinds(settings),
                       description="Per snapshot day and value model (bgnbd, gamma_gamma): "
                       "status (ok, degenerate, skipped), the method the scores use, the "
                       "reason, parameters and log-likelihood."),
@@ -158,7 +158,7 @@ def build_value_assets(settings: Settings):
 
     @multi_asset(
         specs=[
-            AssetSpec(CHURN_KEY, group_name="scores", kinds={"python", "duckdb"},
+            AssetSpec(CHURN_KEY, group_name="scores", kinds=python_kinds(settings),
                       deps=[AssetKey(["intermediate", "int_churn_features"]),
                             AssetKey(["intermediate", "int_btyd_holdout"]),
                             AssetKey(["intermediate", "int_activity_source"]),
@@ -166,14 +166,14 @@ def build_value_assets(settings: Settings):
                       description="Per user: churn probability, risk band and the method "
                       "that scored it (supervised for event data, BG/NBD for orders-only "
                       "data; recency or the base rate when those cannot be fitted)."),
-            AssetSpec(RUNS_KEY, group_name="scores", kinds={"python", "duckdb"},
+            AssetSpec(RUNS_KEY, group_name="scores", kinds=python_kinds(settings),
                       deps=[AssetKey(["intermediate", "int_churn_backtest_summaries"])],
                       description="Per run: the churn model's holdout AUC next to a "
                       "recency-only baseline's, its status and what scored the users; and "
                       "one row per challenger and backtest fold (method backtest) with "
                       "AUC, average precision, Brier, log loss, calibration error, lift "
                       "and the champion. Reliability tables: churn_model_calibration."),
-            AssetSpec(CALIBRATION_KEY, group_name="scores", kinds={"python", "duckdb"},
+            AssetSpec(CALIBRATION_KEY, group_name="scores", kinds=python_kinds(settings),
                       description="Per run and challenger: the reliability table of its "
                       "backtest probabilities pooled over the folds (10 bins: users, mean "
                       "predicted, observed churn rate)."),
@@ -263,7 +263,7 @@ def build_value_assets(settings: Settings):
     @asset(
         key=WINBACK_KEY,
         deps=[WINBACK_CANDIDATES_KEY],
-        group_name="scores", kinds={"python", "duckdb"}, pool=WAREHOUSE_POOL,
+        group_name="scores", kinds=python_kinds(settings), pool=WAREHOUSE_POOL,
         description="Churned and high-risk users ranked by value x probability of return, "
         "with their RFM segment and its recommended action.",
     )

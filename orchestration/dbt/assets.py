@@ -113,7 +113,7 @@ def build_dbt_assets(settings: Settings, manifest_path: Path):
         start-up): the daily models rebuild the run window, the snapshots follow."""
         first, last = resolve_window(config, timezone)
         if config.catch_up:
-            with warehouse.connect() as con:
+            with warehouse.store.connect() as con:
                 window = catch_up_for(con, settings.config, last)
             first, last = window.start, window.end
             context.log.info("catching up from %s: %s", first, window.reason)

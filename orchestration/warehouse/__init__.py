@@ -5,72 +5,40 @@ window, fitted models, quality samples, the publish) goes through a `Warehouse`:
 (`duck.py`, the embedded default) or Spark (`spark.py`, when one machine is not enough).
 The SQL passed to `query`, `scalar` and `execute` is the common subset of both dialects
 (`?` parameters, unquoted identifiers); what differs (hashing, sampling, table writes) is a
-method here. The landing keeps its state in a DuckDB file on either engine (`connect`).
+method here. The pipeline's own state (the landing's validated rows, the run ledger) is a
+DuckDB file on either engine: `Warehouse.store` (store.py).
 """
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-ENGINES = ("duckdb", "spark")
+from orchestration.warehouse.store import StateStore
 
-# DuckDB files this process keeps open for a run (Warehouse.held): path -> [connection,
-# depth of nested holds]
-_HELD: dict[str, list] = {}
-_HELD_LOCK = threading.Lock()
+ENGINES = ("duckdb", "spark")
 
 
 class Warehouse(ABC):
+    """The engine's warehouse. `store` is the pipeline's own state (store.py): the same
+    DuckDB file on DuckDB, a file of its own on Spark."""
+
     engine: str
+    duckdb_views: bool  # its views' SQL is DuckDB's: the serving file can keep them as views
 
     def __init__(self, path: str, memory_limit: str) -> None:
-        self.path = path  # the DuckDB file: the warehouse itself, or the landing state
-        self.memory_limit = memory_limit
+        self.path = path  # the DuckDB file of the state store (and on DuckDB, the warehouse)
+        self.store = StateStore(path, memory_limit)
 
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        """Keep the DuckDB file open in this process for the block (a run). Opening the file
-        reads its catalog and closing its last connection checkpoints it: ~40 ms each
-        time, and a run connects some 250 times. While held, `connect` joins the open
-        database (DuckDB's instance cache, as in-process dbt does) in well under 1 ms.
-        Other processes cannot open the file meanwhile, as while any run writes it."""
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with _HELD_LOCK:
-            entry = _HELD.get(self.path)
-            if entry is None:
-                entry = _HELD[self.path] = [duckdb.connect(self.path), 0]
-            entry[1] += 1
-        try:
-            yield
-        finally:
-            with _HELD_LOCK:
-                entry[1] -= 1
-                if entry[1] == 0:
-                    del _HELD[self.path]
-                    entry[0].close()  # the last connection: DuckDB checkpoints here
-
-    @contextmanager
-    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The DuckDB file at `path`: the whole warehouse on DuckDB; on Spark the landing's
-        state (files seen, validated rows, quarantine) before it reaches the lake.
-        `read_only` applies when the file is not held (a held file is open read-write)."""
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # no connect-time config, as dbt-duckdb connects: a connection of this process then
-        # shares dbt's open database (in-process dbt) instead of failing on a config clash
-        con = duckdb.connect(self.path, read_only=read_only and self.path not in _HELD)
-        try:
-            con.execute(f"set memory_limit = '{self.memory_limit}'")
-            yield con
-        finally:
-            con.close()
+    @abstractmethod
+    def receive_landing(self, con: duckdb.DuckDBPyConnection) -> str | None:
+        """Make the landing's validated rows (raw.* of the state store, open as `con`)
+        readable by the engine; what was done, to log, or None when nothing was needed."""
 
     @abstractmethod
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
@@ -116,11 +84,6 @@ class Warehouse(ABC):
     def export_parquet(self, relation: str, target: Path) -> tuple[int, str]:
         """Write the rows of `relation` as Parquet at `target` (a file, or a folder of
         files); returns the rows written and the path a reader globs to read them."""
-
-    def create_view(self, name: str, columns: Sequence[str], parquet_folder: Path) -> None:
-        """A view `name` of `columns` over the Parquet files under `parquet_folder` (the
-        landing's lake)."""
-        raise NotImplementedError(f"{self.engine} reads the landing's own tables")
 
     @abstractmethod
     def hash_sql(self, expressions: Sequence[str]) -> str:

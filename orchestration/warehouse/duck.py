@@ -73,39 +73,43 @@ def upsert_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame,
 
 class DuckDBWarehouse(Warehouse):
     engine = "duckdb"
+    duckdb_views = True
+
+    def receive_landing(self, con: duckdb.DuckDBPyConnection) -> None:
+        return None  # the models read raw.* where the landing wrote them: the same file
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        with self.connect() as con:
+        with self.store.connect() as con:
             return con.execute(sql, params).df()
 
     def row(self, sql: str, params: Sequence[Any] | None = None) -> tuple | None:
-        with self.connect() as con:
+        with self.store.connect() as con:
             return con.execute(sql, params).fetchone()
 
     def execute(self, sql: str) -> None:
-        with self.connect() as con:
+        with self.store.connect() as con:
             con.execute(sql)
 
     def replace(self, table: str, frame: pd.DataFrame,
                 dates: Sequence[str] = ("snapshot_date",)) -> None:
-        with self.connect() as con:
+        with self.store.connect() as con:
             replace_table(con, table, frame, dates)
 
     def upsert(self, table: str, frame: pd.DataFrame, keys: Sequence[str],
                columns: Mapping[str, str]) -> None:
-        with self.connect() as con:
+        with self.store.connect() as con:
             upsert_rows(con, table, frame, keys, columns)
 
     def columns(self, table: str) -> dict[str, str]:
         schema, name = table.split(".")
-        with self.connect() as con:
+        with self.store.connect() as con:
             return dict(con.execute(
                 "select column_name, data_type from information_schema.columns "
                 "where table_schema = ? and table_name = ? order by ordinal_position",
                 [schema, name]).fetchall())
 
     def relations(self, schema: str) -> dict[str, str | None]:
-        with self.connect() as con:
+        with self.store.connect() as con:
             tables = [r[0] for r in con.execute(
                 "select table_name from information_schema.tables where table_schema = ? "
                 "order by table_name", [schema]).fetchall()]
@@ -117,7 +121,7 @@ class DuckDBWarehouse(Warehouse):
 
     def export_parquet(self, relation: str, target: Path) -> tuple[int, str]:
         path = str(target).replace("'", "''")
-        with self.connect() as con:
+        with self.store.connect() as con:
             # COPY returns the number of rows it wrote: no second scan to count them
             rows = con.execute(f"copy (select * from {relation}) to '{path}' "
                                "(format parquet)").fetchall()[0][0]

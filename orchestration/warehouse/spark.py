@@ -20,8 +20,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import pandas as pd
 
+from data_quality.landing.lake import PART_OF, export_lake
+from orchestration.settings import lake_dir
 from orchestration.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -96,6 +99,7 @@ def spark_session(conf: Mapping[str, str]) -> SparkSession:
 
 class SparkWarehouse(Warehouse):
     engine = "spark"
+    duckdb_views = False
 
     def __init__(self, path: str, memory_limit: str, conf: Mapping[str, str]) -> None:
         super().__init__(path, memory_limit)
@@ -175,7 +179,17 @@ class SparkWarehouse(Warehouse):
         rows = self.spark.read.parquet(str(target)).count()
         return rows, str(target / "*.parquet")
 
-    def create_view(self, name: str, columns: Sequence[str], parquet_folder: Path) -> None:
+    def receive_landing(self, con: duckdb.DuckDBPyConnection) -> str:
+        """The validated rows as a Parquet lake beside the state file, read through views
+        raw.* (data_quality/landing/lake.py: parts rewritten only when their rows change)."""
+        lake = lake_dir(Path(self.path))
+        exported = export_lake(con, lake)
+        for table in PART_OF:
+            names = [r[0] for r in con.execute(f"describe raw.{table}").fetchall()]
+            self._create_view(f"raw.{table}", names, lake / table)
+        return f"lake {lake}: parts written {exported.written}"
+
+    def _create_view(self, name: str, columns: Sequence[str], parquet_folder: Path) -> None:
         self.spark.sql(f"create database if not exists {name.split('.')[0]}")
         cols = ", ".join(f"`{c}`" for c in columns)
         self.spark.sql(f"create or replace view {name} as select {cols} "
