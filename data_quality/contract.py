@@ -14,6 +14,9 @@ class Column:
     kind: Kind
     required: bool = True
     allowed: tuple[str, ...] = ()  # for enums
+    # an id that may be missing when this other column has a value (an event's user_id,
+    # when it carries an anonymous id: a visitor before signup)
+    unless: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ ENTITIES: dict[str, Entity] = {
             "events",
             (
                 Column("event_id", "id"),
-                Column("user_id", "id"),
+                Column("user_id", "id", unless="anonymous_id"),
+                Column("anonymous_id", "string", required=False),
                 Column("event_name", "id"),
                 Column("event_time", "timestamp"),
                 Column("session_id", "string", required=False),

@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="day index on which almost nobody can use the product",
     )
+    gen.add_argument(
+        "--events-format", choices=["native", "ga4", "amplitude"], default="native",
+        help="write the events as a tracker's export (then set landing.format.events to it)")
 
     run = sub.add_parser(
         "run", parents=[common], help="land, validate and build every table over a range of days"
@@ -192,6 +195,7 @@ def _run_log(path: Path, verbose: bool) -> Iterator[None]:
 
 
 def _cmd_generate(args, settings_config) -> Path:
+    from sample_data.exports import write_events_as
     from sample_data.generator import GeneratorParams, generate, write_landing
 
     params = GeneratorParams(
@@ -209,7 +213,13 @@ def _cmd_generate(args, settings_config) -> Path:
         params.seed,
         args.out,
     )
-    counts = write_landing(generate(params), args.out, params)
+    data = generate(params)
+    counts = write_landing(data, args.out, params)
+    fmt = getattr(args, "events_format", "native")
+    if fmt != "native":
+        write_events_as(data.events, Path(args.out) / "events", fmt)
+        (Path(args.out) / "events" / "_SUCCESS").touch()  # its files are whole
+        log.info("events written as a %s export: set landing.format: {events: %s}", fmt, fmt)
     log.info("generated in %.1f s: %s", time.perf_counter() - t0, counts)
     return args.out
 

@@ -371,6 +371,40 @@ class LandingConfig(_Strict):
                                  "*.crdownload", "*.filepart", "*.inprogress", "*.uploading",
                                  "_*", ".*"],
         description="file names (glob, any case) that upload tools give a file in progress")
+    format: dict[str, Literal["native", "segment", "ga4", "amplitude", "mixpanel"]] = Field(
+        default_factory=dict,
+        description="per entity folder, the export its files are in: native (the contract, "
+        "the default) or a tracker's export (events only; README, Bring your data)")
+    columns: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="per entity, contract column -> the files' own column name")
+    time_unit: dict[str, Literal["seconds", "milliseconds", "microseconds"]] = Field(
+        default_factory=dict,
+        description="per entity, the unit of numeric times (epoch) in its files")
+
+    @model_validator(mode="after")
+    def _known_entities_and_columns(self) -> LandingConfig:
+        from data_quality.contract import ENTITIES
+
+        for key in ("format", "columns", "time_unit"):
+            for entity in getattr(self, key):
+                if entity not in ENTITIES:
+                    raise ValueError(f"landing.{key}: unknown entity {entity!r} (entities: "
+                                     f"{', '.join(ENTITIES)})")
+        for entity, fmt in self.format.items():
+            if fmt != "native" and entity != "events":
+                raise ValueError(f"landing.format.{entity}: {fmt} is an export of events; "
+                                 "other entities are native or mapped with landing.columns")
+            if fmt != "native" and (entity in self.columns or entity in self.time_unit):
+                raise ValueError(f"landing.format.{entity}: a preset ({fmt}) maps every "
+                                 "column itself; drop landing.columns / time_unit for it")
+        for entity, renames in self.columns.items():
+            unknown = sorted(set(renames) - set(ENTITIES[entity].column_names))
+            if unknown:
+                raise ValueError(f"landing.columns.{entity}: unknown column(s) "
+                                 f"{', '.join(unknown)} (the contract's: "
+                                 f"{', '.join(ENTITIES[entity].column_names)})")
+        return self
 
 
 class QualityConfig(_Strict):

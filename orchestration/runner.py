@@ -29,7 +29,7 @@ from orchestration.progress import Progress, activate
 from orchestration.report.build import build_html, write_page
 from orchestration.resources import warehouse_for
 from orchestration.serving import SERVING_FILE
-from orchestration.settings import Settings, file_rules
+from orchestration.settings import Settings, file_rules, landing_mappings
 from orchestration.window import MODELS_OP, window_run_config, window_tags
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,8 @@ def recover_crashed_runs(instance: DagsterInstance) -> list[str]:
 
 def default_range(settings: Settings, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """Every complete day present in the landing, from start_date on (when set)."""
-    found = landing_time_range(settings.landing, file_rules(settings.config))
+    found = landing_time_range(settings.landing, file_rules(settings.config),
+                               landing_mappings(settings.config))
     if found is None:
         raise RunError(f"{settings.landing}: no parseable event or order times; land files "
                        "under events/ or orders/ (README, Data contract) or pass --landing")

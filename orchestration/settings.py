@@ -10,7 +10,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from data_quality.contract import ENTITIES
 from data_quality.landing import FileRules
+from data_quality.landing.formats import EntityMapping, renames
+from data_quality.landing.presets import preset
 from orchestration.config import UseropsConfig, load_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +33,23 @@ def beside_warehouse(warehouse: Path, name: str) -> Path:
     a serving file or a run history."""
     stem = warehouse.stem
     return warehouse.parent / (name if stem == "warehouse" else f"{stem}-{name}")
+
+
+def landing_mappings(config: UseropsConfig) -> dict[str, EntityMapping]:
+    """Per entity, how its landing files become the contract's columns (landing.format,
+    landing.columns, landing.time_unit); entities without one are in the contract's shape."""
+    out: dict[str, EntityMapping] = {}
+    landing = config.landing
+    for entity in {*landing.format, *landing.columns, *landing.time_unit}:
+        fmt = landing.format.get(entity, "native")
+        if fmt != "native":
+            out[entity] = preset(fmt)
+            continue
+        times = tuple(c.name for c in ENTITIES[entity].columns
+                      if c.kind == "timestamp")
+        out[entity] = renames(landing.columns.get(entity, {}), landing.time_unit.get(entity),
+                              times)
+    return out
 
 
 def file_rules(config: UseropsConfig) -> FileRules:

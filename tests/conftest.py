@@ -17,7 +17,7 @@ from sample_data.generator import GeneratorParams, generate, write_landing
 SMALL = GeneratorParams(users=400, days=30, seed=7, start=dt.date(2025, 1, 1))
 
 
-def write_config(folder: Path, landing: Path, **overrides) -> Path:
+def write_config(folder: Path, landing: Path, /, **overrides) -> Path:
     cfg = {
         "start_date": "2025-01-01",
         "paths": {
@@ -41,7 +41,7 @@ def write_config(folder: Path, landing: Path, **overrides) -> Path:
     return path
 
 
-def make_settings(folder: Path, landing: Path, **overrides) -> Settings:
+def make_settings(folder: Path, landing: Path, /, **overrides) -> Settings:
     return Settings.build(write_config(folder, landing, **overrides))
 
 

@@ -9,75 +9,21 @@ mode takes minutes, so the default suite leaves it out and CI runs it on its own
 from __future__ import annotations
 
 import datetime as dt
-import math
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
 from data_quality.landing.lake import PART_OF
-from orchestration.serving import SERVING_FILE
 from sample_data.generator import GeneratorParams
 from tests.conftest import generated_landing, make_settings, run
+from tests.marts import assert_same_marts, marts, types
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]  # whole runs on Spark
 
 PARAMS = GeneratorParams(users=300, days=60, seed=11, start=dt.date(2025, 1, 1))
 # a short churn horizon, so 60 days train the supervised model on both engines
 CONFIG = {"churn": {"horizon_days": 14}, "incremental": {"lookback_days": 2}}
-# recorded per run, not computed from the data
-NOT_COMPARED = {"run_id", "recorded_at"}
-
-
-def _marts(serving: Path) -> dict[str, pd.DataFrame]:
-    con = duckdb.connect(str(serving / SERVING_FILE), read_only=True)
-    try:
-        names = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'marts' "
-            "order by 1").fetchall()]
-        return {n: con.execute(f"select * from marts.{n}").df() for n in names}
-    finally:
-        con.close()
-
-
-def _types(serving: Path) -> dict[str, dict[str, str]]:
-    con = duckdb.connect(str(serving / SERVING_FILE), read_only=True)
-    try:
-        rows = con.execute("select table_name, column_name, data_type from "
-                           "information_schema.columns where table_schema = 'marts'").fetchall()
-    finally:
-        con.close()
-    types: dict[str, dict[str, str]] = {}
-    for table, column, kind in rows:
-        types.setdefault(table, {})[column] = kind
-    return types
-
-
-def _cell(value) -> object:
-    """A value comparable across engines: floats to 1e-9, times as naive UTC text."""
-    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, float):
-        return round(value, 9) + 0.0
-    if isinstance(value, pd.Timestamp):
-        return (value.tz_convert("UTC").tz_localize(None) if value.tzinfo else value).isoformat()
-    return value.item() if hasattr(value, "item") else value
-
-
-def _rows(frame: pd.DataFrame) -> list[tuple]:
-    columns = sorted(c for c in frame.columns if c not in NOT_COMPARED)
-    rows = [tuple(_cell(v) for v in row) for row in frame[columns].itertuples(index=False)]
-    return sorted(rows, key=lambda r: tuple((v is None, str(v)) for v in r))
-
-
-def assert_same_marts(duck: Path, spark: Path, what: str) -> None:
-    a, b = _marts(duck), _marts(spark)
-    assert set(a) == set(b), what
-    for table in a:
-        assert set(a[table].columns) == set(b[table].columns), f"{what}: {table}"
-        assert _rows(a[table]) == _rows(b[table]), f"{what}: {table}"
-
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
@@ -105,12 +51,12 @@ def engines(tmp_path_factory):
 def test_every_mart_equals_duckdbs_row_by_row(engines):
     duck, spark, _ = engines
     assert_same_marts(duck.serving, spark.serving, "daily runs on Spark vs DuckDB")
-    marts = _marts(spark.serving)
+    published = marts(spark.serving)
     # the comparison is not empty: every kind of mart has rows, and churn was trained
     for table in ("fct_active_users_daily", "fct_retention_cohorts", "fct_user_lifecycle_spans",
                   "user_rfm", "user_clv", "user_churn_scores", "dim_users"):
-        assert len(marts[table]) > 0, table
-    runs = marts["churn_model_runs"]
+        assert len(published[table]) > 0, table
+    runs = published["churn_model_runs"]
     model = runs[runs["method"] != "backtest"]
     assert (model["status"] == "ok").all() and model["model_auc"].notna().all()
     backtest = runs[runs["method"] == "backtest"]  # the challengers met on some fold
@@ -119,7 +65,7 @@ def test_every_mart_equals_duckdbs_row_by_row(engines):
 
 def test_same_column_types_except_the_documented_ones(engines):
     duck, spark, _ = engines
-    a, b = _types(duck.serving), _types(spark.serving)
+    a, b = types(duck.serving), types(spark.serving)
     differences = {(t, c): (a[t][c], b[t].get(c)) for t in a for c in a[t]
                    if a[t][c] != b[t].get(c)}
     assert differences == {}

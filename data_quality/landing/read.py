@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import fnmatch
+import gzip
 import hashlib
 import io
 import json
@@ -31,6 +32,7 @@ SUFFIXES = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
 }
+COMPRESSED = ".gz"  # text files as the trackers' exports write them: events.json.gz
 STAGED = "_landing_in"  # temp table: _source_file, _source_row (1-based), the file's columns
 FILE = "_source_file"
 ROW = "_source_row"
@@ -40,6 +42,26 @@ Malformed = list[tuple[int, str, str]]  # (row number, reason, the raw line)
 
 class LandingError(RuntimeError):
     """Landing cannot proceed; the message names the file, the column and an example."""
+
+
+def file_kind(path: Path) -> str | None:
+    """parquet, csv or jsonl by the file's suffix (a gzipped text file by the one before
+    .gz); None for a file that is not a landing file."""
+    suffixes = [x.lower() for x in path.suffixes[-2:]]
+    if suffixes and suffixes[-1] == COMPRESSED:
+        kind = SUFFIXES.get(suffixes[0]) if len(suffixes) == 2 else None
+        return kind if kind in ("csv", "jsonl") else None
+    return SUFFIXES.get(suffixes[-1]) if suffixes else None
+
+
+def _read_text(path: Path, encoding: str) -> str:
+    if path.name.lower().endswith(COMPRESSED):
+        try:
+            with gzip.open(path, "rt", encoding=encoding) as fh:
+                return fh.read()
+        except (OSError, EOFError) as exc:  # not gzip, or cut short
+            raise LandingError(f"{path}: not a whole gzip file ({exc})") from None
+    return path.read_text(encoding=encoding)
 
 
 def fingerprint(path: Path) -> str:
@@ -102,7 +124,8 @@ def _looks_like_landing_file(name: str) -> bool:
 
 
 def discover_files(landing: Path, rules: FileRules, now: float) -> Discovery:
-    """Landing files per entity: <landing>/<entity>/**/*.{parquet,csv,jsonl}. Folders
+    """Landing files per entity: <landing>/<entity>/**/*.{parquet,csv,jsonl} (CSV and
+    JSON lines also gzipped, .gz). Folders
     starting with '_' or '.' (such as the generator's _truth) are ignored. `now`: the
     time (epoch seconds) the settle window counts back from. A file older than a
     `_SUCCESS` marker in its folder is whole, however recent."""
@@ -129,7 +152,7 @@ def discover_files(landing: Path, rules: FileRules, now: float) -> Discovery:
                 if _looks_like_landing_file(p.name):
                     deferred.append((name, source, f"in-flight name ({pattern})"))
                 continue
-            if p.suffix.lower() not in SUFFIXES:
+            if file_kind(p) is None:
                 continue
             stat = stat_of(p)
             if stat is None:
@@ -162,7 +185,7 @@ def discover_files(landing: Path, rules: FileRules, now: float) -> Discovery:
 def _read_csv(path: Path) -> tuple[pd.DataFrame, Malformed]:
     """Rows as strings; rows with the wrong number of fields are returned apart."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = _read_text(path, "utf-8-sig")
     except UnicodeDecodeError as exc:
         raise LandingError(
             f"{path}: not valid UTF-8 (byte {exc.start}): re-export the file as UTF-8"
@@ -202,7 +225,7 @@ def _text(value) -> str | None:
 def _read_jsonl(path: Path) -> tuple[pd.DataFrame, Malformed]:
     records, numbers, bad = [], [], []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = _read_text(path, "utf-8").splitlines()
     except UnicodeDecodeError as exc:
         raise LandingError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
     for i, line in enumerate(lines, start=1):
@@ -309,7 +332,7 @@ def batches(con: duckdb.DuckDBPyConnection, files: list[LandingFile]
     groups: dict[tuple, Batch] = {}
     unreadable: list[tuple[LandingFile, str]] = []
     for f in files:
-        fmt = SUFFIXES[f.path.suffix.lower()]
+        fmt = file_kind(f.path)
         try:
             if fmt == "parquet":
                 key = ("parquet", _parquet_signature(con, f))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import duckdb
 import pandas as pd
 
 from data_quality.contract import ENTITIES, Entity
+from data_quality.landing import formats
+from data_quality.landing.formats import EntityMapping
 from data_quality.landing.read import (
     FILE,
     ROW,
@@ -43,6 +46,7 @@ from data_quality.landing.validate import (
 
 log = logging.getLogger(__name__)
 DUPLICATE = "duplicate_key"
+Mappings = Mapping[str, EntityMapping]  # entity -> how its files become the contract
 ACTIVITY_TIME_COLUMNS = {"events": "event_time", "orders": "order_time"}
 
 
@@ -117,7 +121,8 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def _migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """A warehouse from before the is_duplicate flag (raw tables were copies then): add the
-    flag and drop the copies, in the sync's transaction. Returns the entities whose
+    flag and drop the copies, in the sync's transaction; and the contract's newer
+    columns. Returns the entities whose
     duplicates must be ranked anew."""
     rerank = []
     for ent in ENTITIES.values():
@@ -128,6 +133,10 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             con.execute(f"alter table landing.{ent.name} add column is_duplicate boolean "
                         "default false")
             rerank.append(ent.name)
+        for col in ent.columns:  # a column the contract gained since (events.anonymous_id)
+            if col.name not in have:
+                con.execute(f"alter table landing.{ent.name} add column {quote(col.name)} "
+                            f"{ent.duckdb_type(col)}")
         if _is_table(con, "raw", ent.name):
             con.execute(f"drop table raw.{ent.name}")
     if _is_table(con, "raw", "quarantine"):
@@ -195,7 +204,7 @@ class _Retry(Exception):  # noqa: N818 (a control signal, not an error)
 
 def _land_files(con: duckdb.DuckDBPyConnection, ent: Entity, files: list[LandingFile],
                 seen: set[str], rules: ValidationRules, run_id: str,
-                unreadable: dict[str, str]) -> dict[str, int]:
+                unreadable: dict[str, str], mappings: Mappings) -> dict[str, int]:
     """Land new and changed files of one entity, a changed one in place of its earlier
     rows (`seen`): a few statements per batch of like files, whatever their number.
     Files that cannot be read go to `unreadable` (file -> reason) and keep their earlier
@@ -212,6 +221,7 @@ def _land_files(con: duckdb.DuckDBPyConnection, ent: Entity, files: list[Landing
             con.execute(f"delete from {t} where source_file in (select unnest(?))", [replaced])
     names = ", ".join(quote(c) for c in ent.column_names)
     read: dict[str, int] = {f.source: 0 for f in files if f.source not in unreadable}
+    mapping = mappings.get(ent.name, EntityMapping())
     for batch in groups:
         try:
             columns = batch.stage(con)
@@ -220,6 +230,13 @@ def _land_files(con: duckdb.DuckDBPyConnection, ent: Entity, files: list[Landing
             if not alone:  # no one file is to blame
                 raise
             raise _Retry(unreadable={f.source: reason for f, reason in alone}) from None
+        raw, raw_columns = STAGED, columns
+        if not mapping.is_identity or (ent.name == "events" and "event_id" not in columns):
+            try:
+                columns = formats.apply(con, ent.name, mapping, columns)
+            except LandingError as exc:
+                raise _Retry(unreadable={f.source: str(exc) for f in batch.files}) from None
+            raw = formats.RAW
         con.execute(f"create or replace temp table _validated as "
                     f"{validation_sql(ent, columns, rules)}")
         con.execute(
@@ -235,8 +252,8 @@ def _land_files(con: duckdb.DuckDBPyConnection, ent: Entity, files: list[Landing
                         "having count(*) > 0", [run_id, ent.name])
         con.execute(
             f"insert into landing.rejects select ?, v.{FILE}, v.{ROW}, v._reason, v._column, "
-            f"{record_sql(columns)}, ? from (select {FILE}, {ROW}, _reason, _column "
-            f"from _validated where _reason is not null) as v join {STAGED} "
+            f"{record_sql(raw_columns)}, ? from (select {FILE}, {ROW}, _reason, _column "
+            f"from _validated where _reason is not null) as v join {raw} "
             f"using ({FILE}, {ROW})", [ent.name, run_id])
         if batch.malformed:
             con.executemany(
@@ -340,6 +357,7 @@ def sync_landing(
     max_bad_row_rate: float = 0.05,
     min_rows_per_file: int = 1000,
     files: FileRules | None = None,
+    mappings: Mappings | None = None,
 ) -> SyncReport:
     """Bring the warehouse's raw tables in line with the landing directory.
 
@@ -347,7 +365,8 @@ def sync_landing(
     still being written are deferred and unreadable ones quarantined as files (`files`,
     default: read everything, an unreadable file fails). Everything happens in one
     transaction: on any error nothing is written. (The connection's time zone is set to
-    UTC: naive times mean UTC.)
+    UTC: naive times mean UTC.) `mappings`: per entity, how its files' columns become the
+    contract's (formats.py; default: the files are in the contract's own shape).
     """
     files = files or FileRules.read_everything()
     found = discover_files(landing, files, time.time())
@@ -361,7 +380,8 @@ def sync_landing(
         con.execute("begin transaction")
         try:
             _sync_once(con, landing, found, rules, run_id, report, unreadable, deferred,
-                       files.unreadable, BadRowLimit(max_bad_row_rate, min_rows_per_file))
+                       files.unreadable, BadRowLimit(max_bad_row_rate, min_rows_per_file),
+                       mappings or {})
             con.execute("commit")
             return report
         except _Retry as retry:
@@ -375,7 +395,7 @@ def sync_landing(
             con.execute("rollback")
             raise
         finally:
-            for temp in (STAGED, "_validated", "_changed_keys", "_dup_keys"):
+            for temp in (STAGED, formats.RAW, "_validated", "_changed_keys", "_dup_keys"):
                 con.execute(f"drop table if exists {temp}")
     raise AssertionError("unreachable: every retry leaves out a file")
 
@@ -383,7 +403,7 @@ def sync_landing(
 def _sync_once(con: duckdb.DuckDBPyConnection, landing: Path, found, rules: ValidationRules,
                run_id: str, report: SyncReport, unreadable: dict[str, str],
                deferred: dict[str, tuple[str, str]], on_unreadable: str,
-               limit: BadRowLimit) -> None:
+               limit: BadRowLimit, mappings: Mappings) -> None:
     rerank = _migrate(con)
     known = dict(con.execute("select source_file, fingerprint from landing.files").fetchall())
     known_bad = dict(con.execute(
@@ -408,7 +428,8 @@ def _sync_once(con: duckdb.DuckDBPyConnection, landing: Path, found, rules: Vali
                 todo.append(LandingFile(path, source))
                 read_now[source] = path
         if todo:
-            read = _land_files(con, entity, todo, set(known), rules, run_id, unreadable)
+            read = _land_files(con, entity, todo, set(known), rules, run_id, unreadable,
+                               mappings)
             if read:
                 con.executemany("insert into landing.files values (?, ?, ?, ?, ?, now())",
                                 [(entity_name, src, prints[src], n, run_id)
@@ -479,34 +500,39 @@ def _record_files(con: duckdb.DuckDBPyConnection, landing: Path, run_id: str,
         log.info("%d landing files deferred to a later run", len(deferred))
 
 
-def landing_time_range(landing: Path, files: FileRules | None = None
+def landing_time_range(landing: Path, files: FileRules | None = None,
+                       mappings: Mappings | None = None
                        ) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """First and last parseable activity time (UTC) in the landing, or None.
     Used to choose a run's default day range; unparseable values are ignored
-    here and quarantined by the landing itself. Parquet files answer from their
-    statistics; CSV and JSON lines are read."""
+    here and quarantined by the landing itself. Parquet files in the contract's shape
+    answer from their statistics; other files are read (and mapped, `mappings`)."""
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
     lo, hi = None, None
+    mappings = mappings or {}
     try:
         found = discover_files(landing, files or FileRules.read_everything(), time.time())
         for entity, paths in found.files.items():
             column = ACTIVITY_TIME_COLUMNS.get(entity)
             if column is None:
                 continue
+            mapping = mappings.get(entity, EntityMapping())
             for path in paths:
                 try:
-                    if path.suffix.lower() == ".parquet":
+                    parquet = path.suffix.lower() == ".parquet" and mapping.is_identity
+                    if parquet:
                         columns = _parquet_columns(con, path)
                     else:
                         groups, _ = batches(con, [LandingFile(path, path.name)])
                         if not groups:
                             continue
                         columns = groups[0].stage(con)
+                        if not mapping.is_identity:
+                            columns = formats.apply(con, entity, mapping, columns)
                     if column not in columns:
                         continue
-                    source = (f"read_parquet({literal(str(path))})"
-                              if path.suffix.lower() == ".parquet" else STAGED)
+                    source = f"read_parquet({literal(str(path))})" if parquet else STAGED
                     ts = timestamp_sql(column, columns[column],
                                     f"cast({quote(column)} as varchar)")
                     first, last = con.execute(

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from data_quality.contract import Column, Entity
 from data_quality.landing.read import FILE, ROW, STAGED, quote
 
+BROKEN = "_broken_"  # formats.py: + a contract column, true when its nested source is broken
+
 MAX_RECORD_CHARS = 2000  # quarantined records are kept for reading, not for replay of huge blobs
 # Longer values are a bug or an attack, not data: ids and labels are short, JSON bounded.
 MAX_VALUE_CHARS = {"id": 256, "string": 1024, "enum": 64, "json": 65536}
@@ -89,10 +91,13 @@ def timestamp_sql(name: str, kind: str, text: str) -> str:
             f"then try_cast({trimmed} as timestamptz) end")
 
 
-def _column_checks(col: Column, kind: str | None, rules: ValidationRules
-                   ) -> tuple[list[tuple[str, str]], str]:
-    """(condition, reason) in the order they apply, and the typed value."""
+def _column_checks(col: Column, kind: str | None, rules: ValidationRules,
+                   other_missing: str | None = None) -> tuple[list[tuple[str, str]], str]:
+    """(condition, reason) in the order they apply, and the typed value. `other_missing`:
+    SQL true when the column `col.unless` names is missing (None: no such column)."""
     if kind is None:  # the file lacks the column
+        if other_missing:  # judged row by row: rows with the other column pass
+            return [(other_missing, "null_id")], "cast(null as varchar)"
         return ([("true", "missing_column")] if col.required else []), "null"
     text = _text(col.name, kind)
     null = _missing(col.name, kind, text)
@@ -101,8 +106,9 @@ def _column_checks(col: Column, kind: str | None, rules: ValidationRules
     if limit is not None and not _short_text(kind):  # their text is under 64 characters
         checks.append((f"(not {null} and length({text}) > {limit})", "oversized_value"))
     if col.kind == "id":
-        checks.append((null, "null_id"))
-        return checks, f"trim({text}, {WHITESPACE})"
+        checks.append((f"({null} and {other_missing})" if other_missing else null, "null_id"))
+        return checks, f"(case when not {null} then trim({text}, {WHITESPACE}) end)" \
+            if other_missing else f"trim({text}, {WHITESPACE})"
     if col.kind in ("timestamp", "date"):
         ts = timestamp_sql(col.name, kind, text)
         ts = f"(case when isfinite({ts}) then {ts} end)"
@@ -143,10 +149,16 @@ def _json_object(names: list[str], values: list[str]) -> str:
 def validation_sql(entity: Entity, columns: dict[str, str], rules: ValidationRules) -> str:
     """SELECT over the staged rows: _source_file, _source_row, the contract's columns
     typed, extra, and _reason and _column (NULL for a valid row)."""
-    conditions: list[tuple[str, str, str]] = []
+    # a mapped file (formats.py) marks the rows whose nested field is not valid JSON
+    broken = [c for c in columns if c.startswith(BROKEN)]
+    conditions: list[tuple[str, str, str]] = [(quote(c), "malformed_field", c[len(BROKEN):])
+                                              for c in broken]
     values = []
     for col in entity.columns:
-        checks, value = _column_checks(col, columns.get(col.name), rules)
+        other = columns.get(col.unless) if col.unless else None
+        other_missing = (_missing(col.unless, other, _text(col.unless, other))
+                         if other is not None else None)
+        checks, value = _column_checks(col, columns.get(col.name), rules, other_missing)
         conditions += [(cond, reason, col.name) for cond, reason in checks]
         values.append(f"{value} as {quote(col.name)}")
     if entity.name == "events" and rules.known_events is not None and "event_name" in columns:
@@ -154,7 +166,7 @@ def validation_sql(entity: Entity, columns: dict[str, str], rules: ValidationRul
         known = ", ".join(literal(e) for e in sorted(rules.known_events)) or "null"
         conditions.append((f"({raw} is not null and {raw} not in ({known}))",
                            "unknown_event_name", "event_name"))
-    extra = [c for c in columns if c not in entity.column_names]
+    extra = [c for c in columns if c not in entity.column_names and c not in broken]
     if not conditions:
         return (f"select {FILE}, {ROW}, {', '.join(values)}, "
                 f"{_json_object(extra, [quote(c) for c in extra])} as extra, "

@@ -18,7 +18,7 @@ from dagster import (
 from data_quality.contract import ENTITIES
 from data_quality.landing import LandingError, ValidationRules, sync_landing
 from orchestration.resources import WAREHOUSE_POOL
-from orchestration.settings import Settings, file_rules
+from orchestration.settings import Settings, file_rules, landing_mappings
 from orchestration.warehouse import Warehouse
 
 RAW_KEYS = {name: AssetKey(["raw", name]) for name in [*ENTITIES, "quarantine"]}
@@ -62,7 +62,7 @@ def build_landing_asset(settings: Settings):
             try:
                 report = sync_landing(
                     con, settings.landing, rules, context.run_id, cfg.quality.max_bad_row_rate,
-                    cfg.quality.min_rows_per_file, file_rules(cfg),
+                    cfg.quality.min_rows_per_file, file_rules(cfg), landing_mappings(cfg),
                 )
             except LandingError as exc:
                 raise Failure(description=str(exc)) from None

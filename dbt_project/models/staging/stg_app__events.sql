@@ -17,3 +17,6 @@ select
         scan, so a daily run skips the row groups of other days (landed_in_run_window) -#}
     event_time as landed_event_time
 from source
+{#- Events of visitors not identified yet (an anonymous_id, no user_id) stay in raw.events;
+    every user-level metric counts identified users (docs/METRICS.md). #}
+where user_id is not null
