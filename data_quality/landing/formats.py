@@ -4,11 +4,10 @@ derived from content, and the presets of the common trackers' exports (presets.p
 A mapping is SQL over the staged file (read.STAGED): each contract column is an
 expression over the file's columns. The staged rows are rewritten in place, so the
 validation that follows (validate.py) sees the contract's columns and judges them as it
-judges a native file: a time an export gives as epoch milliseconds becomes ISO 8601 text
-when it is a number, and stays as it was when it is not, so it is quarantined as
-`unparseable_time`, never silently NULL. A nested field that is not valid JSON
-quarantines its row as `malformed_field`. The file's columns that no expression reads
-are kept, as in a native file, in `extra`.
+judges a native file. A time an export gives as an epoch becomes a timestamp; one that
+is not a number is quarantined as `unparseable_time`, never silently NULL. A nested
+field that is not valid JSON quarantines its row as `malformed_field`. The file's columns
+that no expression reads are kept, as in a native file, in `extra`.
 """
 
 from __future__ import annotations
@@ -20,22 +19,23 @@ import duckdb
 
 from data_quality.contract import ENTITIES
 from data_quality.landing.read import FILE, ROW, STAGED, LandingError, quote
-from data_quality.landing.validate import BROKEN
+from data_quality.landing.validate import REJECT
 
 RAW = "_landing_raw"  # the staged rows as the file had them, for the quarantine's record
 TIME_UNITS = {"seconds": 1, "milliseconds": 1_000, "microseconds": 1_000_000}
 DERIVED_ID_PREFIX = "c_"  # an event id derived from the row's content
 
 
-def epoch_text(sql: str, unit: str) -> str:
-    """A numeric time in `unit` since 1970 as ISO 8601 UTC text; anything else as it was
-    (validation then rejects it as unparseable_time)."""
+def epoch_time(sql: str, unit: str) -> tuple[str, str]:
+    """A numeric time in `unit` since 1970 as TIMESTAMPTZ (NULL otherwise), and the SQL
+    that is true when the value is there but no such number (unparseable_time)."""
     per_second = TIME_UNITS[unit]
     num = f"try_cast(trim(cast({sql} as varchar)) as double)"
-    iso = (f"strftime(make_timestamp(cast(round({num} * {1_000_000 // per_second}) as bigint)),"
-           " '%Y-%m-%dT%H:%M:%S.%fZ')")
-    return (f"(case when {num} is not null and isfinite({num}) and abs({num}) < "
-            f"{per_second} * 1e11 then {iso} else cast({sql} as varchar) end)")
+    ok = f"({num} is not null and isfinite({num}) and abs({num}) < {per_second} * 1e11)"
+    value = (f"(case when {ok} then cast(make_timestamp(cast(round({num} * "
+             f"{1_000_000 // per_second}) as bigint)) as timestamptz) end)")
+    blank = f"nullif(trim(cast({sql} as varchar)), '') is null"
+    return value, f"(not ({blank}) and not {ok})"
 
 
 def json_path(column: str, path: str) -> str:
@@ -57,13 +57,21 @@ def _literal(value: str) -> str:
 class EntityMapping:
     """One entity's mapping: contract column -> SQL over the file's columns (`columns`);
     the file columns the expressions read, which a file must have (`required`) or may
-    lack, NULL then (`optional`); and per nested JSON column the contract column it
-    feeds (`nested`: a broken one quarantines the row as malformed_field)."""
+    lack, NULL then (`optional`); per nested JSON column the contract column it feeds
+    (`nested`: a broken one quarantines the row as malformed_field); and more reasons to
+    reject a row (`rejects`: SQL condition, reason, contract column)."""
 
     columns: Mapping[str, str] = field(default_factory=dict)
     required: frozenset[str] = frozenset()
     optional: frozenset[str] = frozenset()
     nested: Mapping[str, str] = field(default_factory=dict)  # file column -> contract column
+    # nested file columns the expressions read typed (struct fields, lists): the structure
+    # (DuckDB's from_json) a JSON text is read with, other keys ignored; a Parquet file's
+    # own nested column is read as it is
+    typed: Mapping[str, str] = field(default_factory=dict)
+    rejects: tuple[tuple[str, str, str], ...] = ()
+    # an event whose `event_id` expression is NULL gets the id derived from its content
+    derive_missing_ids: bool = False
 
     @property
     def reads(self) -> frozenset[str]:
@@ -78,22 +86,23 @@ def renames(columns: Mapping[str, str], time_unit: str | None = None,
             time_columns: tuple[str, ...] = ()) -> EntityMapping:
     """landing.columns and landing.time_unit: contract column -> the file's column, and
     numeric times in `time_unit` for the contract's time columns."""
-    exprs = {}
-    for target, source in columns.items():
-        exprs[target] = quote(source)
+    exprs = {target: quote(source) for target, source in columns.items()}
+    rejects = []
     if time_unit is not None:
         for target in time_columns:
-            exprs[target] = epoch_text(exprs.get(target, quote(target)), time_unit)
+            exprs[target], bad = epoch_time(exprs.get(target, quote(target)), time_unit)
+            rejects.append((bad, "unparseable_time", target))
     return EntityMapping(exprs, required=frozenset(columns.values()) | (
-        frozenset(t for t in time_columns if t not in columns) if time_unit else frozenset()))
+        frozenset(t for t in time_columns if t not in columns) if time_unit else frozenset()),
+        rejects=tuple(rejects))
 
 
-def derived_event_id(available: Mapping[str, str]) -> str:
-    """An event id from the row's content: user or anonymous id, name, time and
-    properties as the file gives them. A re-delivered row gets the same id (a counted
-    duplicate, never a second event); two events identical in all of these collapse into
-    one (docs/METRICS.md, "Event ids")."""
-    parts = [f"coalesce(cast({available[c]} as varchar), '')" if c in available else "''"
+def derived_event_id(columns: tuple[str, ...]) -> str:
+    """An event id from the row's content, over the mapped columns named: user or
+    anonymous id, name, time and properties. A re-delivered row gets the same id (a
+    counted duplicate, never a second event); two events identical in all of these
+    collapse into one (docs/METRICS.md, "Event ids")."""
+    parts = [f"coalesce(cast({quote(c)} as varchar), '')" if c in columns else "''"
              for c in ("user_id", "anonymous_id", "event_name", "event_time", "properties")]
     return f"'{DERIVED_ID_PREFIX}' || md5({' || chr(31) || '.join(parts)})"
 
@@ -101,37 +110,53 @@ def derived_event_id(available: Mapping[str, str]) -> str:
 def apply(con: duckdb.DuckDBPyConnection, entity: str, mapping: EntityMapping,
           columns: dict[str, str]) -> dict[str, str]:
     """Rewrite the staged rows (STAGED, whose columns are `columns`) into the contract's
-    columns; the rows as read stay in RAW. Returns the new staged columns. An expression
-    naming a column the file lacks is an error naming the column and the file."""
+    columns; the rows as read stay in RAW. Returns the new staged columns. A file without
+    a column the mapping requires raises LandingError naming the columns (the landing
+    sets the file apart as unreadable)."""
     ent = ENTITIES[entity]
-    con.execute(f"create or replace temp table {RAW} as select * from {STAGED}")
     missing = sorted(c for c in mapping.required if c not in columns)
     if missing:
         raise LandingError(f"lacks the column(s) the {entity} mapping reads: "
                            f"{', '.join(missing)} (it has: {', '.join(sorted(columns))})")
+    con.execute(f"drop table if exists {RAW}")
+    con.execute(f"alter table {STAGED} rename to {RAW}")  # kept as read, not copied
     exprs = dict(mapping.columns)
     for name in ent.column_names:  # contract columns the file has under their own name
         if name not in exprs and name in columns and name not in mapping.reads:
             exprs[name] = quote(name)
-    if entity == "events" and "event_id" not in exprs:
-        exprs["event_id"] = derived_event_id(exprs)
     kept = [c for c in columns if c not in mapping.reads and c not in exprs]
-    flags = [f"{json_broken(src)} as {quote(BROKEN + target)}"
-             for src, target in mapping.nested.items() if src in columns]
-    # nested values (Parquet's structs and lists) as JSON text: one set of expressions
-    # serves a file in JSON lines and the same export in Parquet; a column the file lacks
-    # is NULL
-    as_text = [f"cast(to_json({quote(c)}) as varchar) as {quote(c)}"
-               for c in mapping.nested if c in columns
-               and not columns[c].startswith(("VARCHAR", "JSON"))]
+    rejects = [(f"({quote(src)} is not null and not coalesce(json_valid({quote(src)}), "
+                f"false))", "malformed_field", target)
+               for src, target in mapping.nested.items()
+               if src in columns and columns[src].startswith(("VARCHAR", "JSON"))]
+    rejects += list(mapping.rejects)
+    flags = [f"{cond} as {quote(f'{REJECT}{reason}:{target}')}"
+             for cond, reason, target in rejects]
+    # one set of expressions serves a file in JSON lines and the same export in Parquet:
+    # nested values are JSON text, or typed where the mapping reads them typed (Parquet's
+    # own, or JSON text read once); a column the file lacks is NULL
+    text = {c for c in columns if columns[c].startswith(("VARCHAR", "JSON"))}
+    replaced = [f"cast(to_json({quote(c)}) as varchar) as {quote(c)}"
+                for c in mapping.nested if c in columns and c not in text
+                and c not in mapping.typed]
+    replaced += [f"(case when json_valid({quote(c)}) then from_json({quote(c)}, "
+                 f"{_literal(structure)}) end) as {quote(c)}"
+                 for c, structure in mapping.typed.items() if c in text]
     absent = [f"cast(null as varchar) as {quote(c)}" for c in mapping.reads
               if c not in columns]
-    source = (f"(select * {'replace (' + ', '.join(as_text) + ')' if as_text else ''}"
-              f"{''.join(', ' + a for a in absent)} from {RAW})") if as_text or absent else RAW
-    select = ", ".join([f"{FILE}", f"{ROW}",
-                        *(f"{sql} as {quote(name)}" for name, sql in exprs.items()),
-                        *(quote(c) for c in kept), *flags])
-    con.execute(f"create or replace temp table {STAGED} as select {select} from {source}")
+    source = (f"(select * {'replace (' + ', '.join(replaced) + ')' if replaced else ''}"
+              f"{''.join(', ' + a for a in absent)} from {RAW})") if replaced or absent else RAW
+    inner = ", ".join([FILE, ROW, *(f"{sql} as {quote(name)}" for name, sql in exprs.items()),
+                       *(quote(c) for c in kept), *flags])
+    # the derived id reads the mapped columns, each computed once
+    outer = "*"
+    if entity == "events" and "event_id" not in exprs:
+        outer = f"*, {derived_event_id(tuple(exprs))} as event_id"
+    elif entity == "events" and mapping.derive_missing_ids:
+        outer = (f"* replace (coalesce(event_id, {derived_event_id(tuple(exprs))}) "
+                 "as event_id)")
+    con.execute(f"create or replace temp table {STAGED} as select {outer} from "
+                f"(select {inner} from {source})")
     return {name: str(kind) for name, kind in con.execute(
         f"select column_name, column_type from (describe {STAGED})").fetchall()
         if name not in (FILE, ROW)}

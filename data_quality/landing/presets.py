@@ -24,25 +24,15 @@ required: without them the file is set apart as unreadable, naming them.
 
 from __future__ import annotations
 
-from data_quality.landing.formats import (
-    EntityMapping,
-    derived_event_id,
-    epoch_text,
-    json_path,
-)
+from data_quality.landing.formats import EntityMapping, epoch_time, json_path
 from data_quality.landing.read import quote
 
 PRESETS = ("segment", "ga4", "amplitude", "mixpanel")
 
-# GA4's event_params as DuckDB reads its JSON text (the Parquet export is turned into the
-# same text first): a list of key and typed value
-_GA4_PARAMS = ("""'[{"key": "VARCHAR", "value": {"string_value": "VARCHAR", """
-               """"int_value": "BIGINT", "float_value": "DOUBLE", "double_value": "DOUBLE"}}]'""")
-
-
-def _ga4_params() -> str:
-    col = quote("event_params")
-    return f"(case when json_valid({col}) then from_json({col}, {_GA4_PARAMS}) end)"
+# GA4's nested columns as the BigQuery export types them (docs above): read typed
+_GA4_PARAMS = ('[{"key": "VARCHAR", "value": {"string_value": "VARCHAR", '
+               '"int_value": "BIGINT", "float_value": "DOUBLE", "double_value": "DOUBLE"}}]')
+_GA4_SOURCE = '{"manual_campaign_name": "VARCHAR"}'
 
 
 def _ga4_param_value(param: str) -> str:
@@ -76,29 +66,34 @@ def segment() -> EntityMapping:
 
 
 def ga4() -> EntityMapping:
-    params = _ga4_params()
+    params = quote("event_params")
     session = f"list_filter({params}, lambda p: p.key = 'ga_session_id')[1]"
-    pairs = (f"list_transform({params}, lambda p: struct_pack(key := p.key, "
-             f"value := {_ga4_param_value('p')}))")
+    # the params as one JSON object, key: value as text (built as text: a map and
+    # to_json cost twice as much)
+    pairs = (f"list_transform({params}, lambda p: to_json(p.key) || ':' || "
+             f"to_json({_ga4_param_value('p')}))")
+    event_time, bad_time = epoch_time(quote("event_timestamp"), "microseconds")
     columns = {
         "user_id": _nonblank(quote("user_id")),
         "anonymous_id": _nonblank(quote("user_pseudo_id")),
         "event_name": quote("event_name"),
-        "event_time": epoch_text(quote("event_timestamp"), "microseconds"),
+        "event_time": event_time,
         # GA4's session key is the device's pseudo id with its ga_session_id
         "session_id": f"{quote('user_pseudo_id')} || '-' || {_ga4_param_value(session)}",
         "platform": quote("platform"),
-        "campaign_id": json_path("collected_traffic_source", "$.manual_campaign_name"),
-        "properties": f"cast(to_json(map_from_entries({pairs})) as varchar)",
+        "campaign_id": f"{quote('collected_traffic_source')}.manual_campaign_name",
+        "properties": f"'{{' || array_to_string({pairs}, ',') || '}}'",
     }
-    mapping = EntityMapping(columns,
-                            required=frozenset({"event_timestamp", "event_name",
-                                                "user_pseudo_id"}),
-                            optional=frozenset({"user_id", "platform", "event_params",
-                                                "collected_traffic_source"}),
-                            nested={"event_params": "properties",
-                                    "collected_traffic_source": "campaign_id"})
-    return mapping
+    return EntityMapping(columns,
+                         required=frozenset({"event_timestamp", "event_name",
+                                             "user_pseudo_id"}),
+                         optional=frozenset({"user_id", "platform", "event_params",
+                                             "collected_traffic_source"}),
+                         nested={"event_params": "properties",
+                                 "collected_traffic_source": "campaign_id"},
+                         typed={"event_params": _GA4_PARAMS,
+                                "collected_traffic_source": _GA4_SOURCE},
+                         rejects=((bad_time, "unparseable_time", "event_time"),))
 
 
 def amplitude() -> EntityMapping:
@@ -129,20 +124,22 @@ def mixpanel() -> EntityMapping:
         return _nonblank(json_path("properties", "/" + key))
 
     user, device, distinct = prop("$user_id"), prop("$device_id"), prop("distinct_id")
+    event_time, bad_time = epoch_time(json_path("properties", "/time"), "seconds")
     columns = {
         "user_id": user,
         # without a $device_id, an unidentified distinct_id is the device's
         "anonymous_id": f"coalesce({device}, case when {user} is null then {distinct} end)",
         "event_name": quote("event"),
-        "event_time": epoch_text(prop("time"), "seconds"),
+        "event_time": event_time,
         "platform": f"coalesce({prop('$os')}, {prop('mp_lib')})",
         "campaign_id": prop("utm_campaign"),
         "properties": quote("properties"),
+        # events sent without $insert_id get the content-derived id of other exports
+        "event_id": prop("$insert_id"),
     }
-    # events sent without $insert_id get the content-derived id of other exports
-    columns["event_id"] = f"coalesce({prop('$insert_id')}, {derived_event_id(columns)})"
     return EntityMapping(columns, required=frozenset({"event", "properties"}),
-                         nested={"properties": "event_time"})
+                         nested={"properties": "event_time"}, derive_missing_ids=True,
+                         rejects=((bad_time, "unparseable_time", "event_time"),))
 
 
 def preset(name: str) -> EntityMapping:

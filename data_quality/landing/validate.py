@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from data_quality.contract import Column, Entity
 from data_quality.landing.read import FILE, ROW, STAGED, quote
 
-BROKEN = "_broken_"  # formats.py: + a contract column, true when its nested source is broken
+# formats.py: a column "<REJECT><reason>:<contract column>", true when the row is rejected
+# for that reason (a tracker export's broken nested field, an epoch that is no number)
+REJECT = "_reject_"
 
 MAX_RECORD_CHARS = 2000  # quarantined records are kept for reading, not for replay of huge blobs
 # Longer values are a bug or an attack, not data: ids and labels are short, JSON bounded.
@@ -149,10 +151,10 @@ def _json_object(names: list[str], values: list[str]) -> str:
 def validation_sql(entity: Entity, columns: dict[str, str], rules: ValidationRules) -> str:
     """SELECT over the staged rows: _source_file, _source_row, the contract's columns
     typed, extra, and _reason and _column (NULL for a valid row)."""
-    # a mapped file (formats.py) marks the rows whose nested field is not valid JSON
-    broken = [c for c in columns if c.startswith(BROKEN)]
-    conditions: list[tuple[str, str, str]] = [(quote(c), "malformed_field", c[len(BROKEN):])
-                                              for c in broken]
+    # a mapped file (formats.py) marks the rows its mapping rejects, first
+    flagged = [c for c in columns if c.startswith(REJECT)]
+    conditions: list[tuple[str, str, str]] = [
+        (quote(c), *c[len(REJECT):].split(":", 1)) for c in flagged]
     values = []
     for col in entity.columns:
         other = columns.get(col.unless) if col.unless else None
@@ -166,7 +168,7 @@ def validation_sql(entity: Entity, columns: dict[str, str], rules: ValidationRul
         known = ", ".join(literal(e) for e in sorted(rules.known_events)) or "null"
         conditions.append((f"({raw} is not null and {raw} not in ({known}))",
                            "unknown_event_name", "event_name"))
-    extra = [c for c in columns if c not in entity.column_names and c not in broken]
+    extra = [c for c in columns if c not in entity.column_names and c not in flagged]
     if not conditions:
         return (f"select {FILE}, {ROW}, {', '.join(values)}, "
                 f"{_json_object(extra, [quote(c) for c in extra])} as extra, "
