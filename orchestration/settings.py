@@ -20,12 +20,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
-def lake_dir(warehouse: Path) -> Path:
-    """The Parquet lake of validated landing rows that an engine other than the landing's
-    own DuckDB file reads (data_quality/landing/lake.py): beside the warehouse file."""
-    return warehouse.parent / f"{warehouse.stem}.lake"
-
-
 def beside_warehouse(warehouse: Path, name: str) -> Path:
     """Where a path the config leaves unset goes: in the warehouse's folder, named `name`
     for a file called warehouse.duckdb (data/serving, data/dagster_home), else prefixed

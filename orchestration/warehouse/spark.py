@@ -24,7 +24,6 @@ import duckdb
 import pandas as pd
 
 from data_quality.landing.lake import PART_OF, export_lake
-from orchestration.settings import lake_dir
 from orchestration.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -37,6 +36,12 @@ log = logging.getLogger(__name__)
 SQL_TO_SPARK = {"varchar": "string", "date": "date", "bigint": "bigint", "double": "double",
                 "timestamptz": "timestamp", "timestamp": "timestamp", "blob": "binary",
                 "boolean": "boolean", "integer": "int"}
+
+
+def lake_dir(warehouse: Path) -> Path:
+    """The Parquet lake of validated landing rows that an engine other than the landing's
+    own DuckDB file reads (data_quality/landing/lake.py): beside the state file."""
+    return warehouse.parent / f"{warehouse.stem}.lake"
 
 
 def spark_dir(warehouse: Path) -> Path:
