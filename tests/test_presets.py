@@ -204,6 +204,35 @@ def test_mixpanel_events_land_and_a_redelivered_row_without_insert_id_is_a_dupli
     assert got["reasons"] == {"duplicate_key:event_id": 1, "unparseable_time:event_time": 1}
 
 
+# https://posthog.com/docs/data-pipelines/batch-exports/s3 (the events model: uuid,
+# event, distinct_id, person_id, properties as JSON text, timestamp)
+POSTHOG = [
+    {"uuid": "p-1", "event": "$pageview", "distinct_id": "dev-3", "person_id": "x",
+     "timestamp": "2025-02-01T09:00:00Z",
+     "properties": json.dumps({"$device_id": "dev-3", "$session_id": "s-1", "$os": "iOS",
+                               "utm_campaign": "spring"})},
+    {"uuid": "p-2", "event": "signed_up", "distinct_id": "u-3", "person_id": "x",
+     "timestamp": "2025-02-01T09:02:00Z",
+     "properties": json.dumps({"$device_id": "dev-3", "$session_id": "s-1", "$os": "iOS"})},
+    {"uuid": "p-3", "event": "invoice_paid", "distinct_id": "u-3", "person_id": "x",
+     "timestamp": "2025-02-01T10:00:00Z", "properties": json.dumps({"$lib": "posthog-python"})},
+    {"uuid": "p-4", "event": "$pageview", "distinct_id": "dev-3", "person_id": "x",
+     "timestamp": "2025-02-01T11:00:00Z", "properties": "{\"$device_id\": "},  # cut short
+]
+
+
+def test_posthog_events_land_with_the_device_before_identify_and_the_user_after(tmp_path):
+    _write_jsonl(tmp_path / "events" / "export.jsonl", POSTHOG)
+    _, got = _land(tmp_path, "posthog")
+    assert [r[:8] for r in got["rows"]] == [
+        ("p-1", None, "dev-3", "$pageview", "2025-02-01 09:00:00", "s-1", "iOS", "spring"),
+        ("p-2", "u-3", "dev-3", "signed_up", "2025-02-01 09:02:00", "s-1", "iOS", None),
+        ("p-3", "u-3", None, "invoice_paid", "2025-02-01 10:00:00", None, "posthog-python",
+         None),
+    ]
+    assert got["reasons"] == {"malformed_field:session_id": 1}
+
+
 def test_a_file_without_a_column_the_preset_needs_is_set_apart_naming_it(tmp_path):
     _write_jsonl(tmp_path / "events" / "a.jsonl", [{"event": "x", "userId": "u"}])
     con = duckdb.connect()

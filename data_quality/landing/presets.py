@@ -16,6 +16,9 @@ hand-written fixture of each, citing the page it follows:
 - mixpanel: the raw event export (JSON lines): event, and properties with time (epoch
   seconds), distinct_id, $insert_id, $user_id, $device_id.
   https://developer.mixpanel.com/reference/raw-event-export
+- posthog: the batch export's events model (Parquet or JSON lines): uuid, event,
+  distinct_id, timestamp, properties (JSON text) with $device_id, $session_id, $os, $lib,
+  utm_campaign. https://posthog.com/docs/data-pipelines/batch-exports/s3
 
 A column a preset reads may be absent from a file (an export of anonymous traffic only
 has no userId): it is then NULL. Only the columns every file of the export has are
@@ -27,7 +30,7 @@ from __future__ import annotations
 from data_quality.landing.formats import EntityMapping, epoch_time, json_path
 from data_quality.landing.read import quote
 
-PRESETS = ("segment", "ga4", "amplitude", "mixpanel")
+PRESETS = ("segment", "ga4", "amplitude", "mixpanel", "posthog")
 
 # GA4's nested columns as the BigQuery export types them (docs above): read typed
 _GA4_PARAMS = ('[{"key": "VARCHAR", "value": {"string_value": "VARCHAR", '
@@ -142,7 +145,30 @@ def mixpanel() -> EntityMapping:
                          rejects=((bad_time, "unparseable_time", "event_time"),))
 
 
+def posthog() -> EntityMapping:
+    def prop(key: str) -> str:
+        return _nonblank(json_path("properties", "/" + key))
+
+    distinct, device = _nonblank(quote("distinct_id")), prop("$device_id")
+    columns = {
+        "event_id": quote("uuid"),
+        # before identify, PostHog's distinct_id is the device's id; after, the user's
+        "user_id": f"case when {device} is null or {distinct} <> {device} then {distinct} end",
+        "anonymous_id": device,
+        "event_name": quote("event"),
+        "event_time": quote("timestamp"),
+        "session_id": prop("$session_id"),
+        "platform": f"coalesce({prop('$os')}, {prop('$lib')})",
+        "campaign_id": prop("utm_campaign"),
+        "properties": quote("properties"),
+    }
+    return EntityMapping(columns, required=frozenset({"uuid", "event", "distinct_id",
+                                                      "timestamp"}),
+                         optional=frozenset({"properties"}),
+                         nested={"properties": "session_id"})
+
+
 def preset(name: str) -> EntityMapping:
     """The events mapping of the export `name` (one of PRESETS)."""
-    return {"segment": segment, "ga4": ga4, "amplitude": amplitude,
-            "mixpanel": mixpanel}[name]()
+    return {"segment": segment, "ga4": ga4, "amplitude": amplitude, "mixpanel": mixpanel,
+            "posthog": posthog}[name]()
