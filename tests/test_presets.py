@@ -130,6 +130,18 @@ def test_ga4_rows_land_with_derived_ids_and_the_session_of_their_device(tmp_path
     assert got["reasons"] == {"unparseable_time:event_time": 1}
 
 
+def test_ga4_rows_without_params_or_traffic_source_still_land(tmp_path):
+    """A file of the export may lack the nested columns altogether."""
+    bare = [{k: v for k, v in r.items() if k not in ("event_params",
+                                                       "collected_traffic_source")}
+            for r in GA4[:2]]
+    _write_jsonl(tmp_path / "events" / "events_20250201.jsonl", bare)
+    _, got = _land(tmp_path, "ga4")
+    assert [(r[3], r[5], r[7]) for r in got["rows"]] == [("page_view", None, None),
+                                                       ("login", None, None)]
+    assert got["reasons"] == {}
+
+
 def test_ga4_in_parquet_lands_the_same_rows_as_in_json_lines(tmp_path):
     """The export's Parquet has event_params as a list of structs, not JSON text."""
     _write_jsonl(tmp_path / "src.jsonl", GA4[:2])

@@ -142,8 +142,10 @@ def apply(con: duckdb.DuckDBPyConnection, entity: str, mapping: EntityMapping,
     replaced += [f"(case when json_valid({quote(c)}) then from_json({quote(c)}, "
                  f"{_literal(structure)}) end) as {quote(c)}"
                  for c, structure in mapping.typed.items() if c in text]
-    absent = [f"cast(null as varchar) as {quote(c)}" for c in mapping.reads
-              if c not in columns]
+    # an absent nested column read typed is a typed NULL: its expressions still bind
+    absent = [(f"(case when false then from_json('null', {_literal(mapping.typed[c])}) end)"
+               if c in mapping.typed else "cast(null as varchar)") + f" as {quote(c)}"
+              for c in mapping.reads if c not in columns]
     source = (f"(select * {'replace (' + ', '.join(replaced) + ')' if replaced else ''}"
               f"{''.join(', ' + a for a in absent)} from {RAW})") if replaced or absent else RAW
     inner = ", ".join([FILE, ROW, *(f"{sql} as {quote(name)}" for name, sql in exprs.items()),
