@@ -9,6 +9,7 @@ the `@dbt_assets` definitions. Pure functions: unit-tested without dbt or a run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +101,7 @@ def _metadata(result: NodeResult) -> dict[str, Any]:
 
 def to_dagster_event(result: NodeResult, keys: NodeKeys,
                      output_names: Mapping[AssetKey, str],
-                     selected_checks: Iterable[AssetCheckKey],
+                     selected_checks: AbstractSet[AssetCheckKey],
                      ) -> Output | AssetCheckResult | None:
     """The event of one finished node: an Output for a built model, seed or snapshot the
     step produces (`output_names`); an AssetCheckResult for a test whose check is selected.
@@ -108,7 +109,7 @@ def to_dagster_event(result: NodeResult, keys: NodeKeys,
     test of a check this step does not run)."""
     if result.unique_id in keys.checks:
         check = keys.checks[result.unique_id]
-        if result.status in TEST_NOT_RUN or check not in set(selected_checks):
+        if result.status in TEST_NOT_RUN or check not in selected_checks:
             return None
         metadata = _metadata(result)
         if result.failures is not None:

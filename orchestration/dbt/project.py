@@ -94,11 +94,9 @@ def dbt_resource(settings: Settings) -> InProcessDbt:
     the saved parse state of its key, or from the project's parse (prepare_manifest) on a
     key's first run: dbt then parses partially if its vars match, else fully."""
     env = dbt_env(settings)
-    partial = Path(env["DBT_TARGET_PATH"]) / PARSE_STATE
-    if not partial.exists():
-        partial = TARGET_DIR / PARSE_STATE
     return InProcessDbt(project_dir=str(DBT_PROJECT_DIR), invocation_env=env,
-                        partial_parse=str(partial))
+                        parse_states=[str(Path(env["DBT_TARGET_PATH"]) / PARSE_STATE),
+                                      str(TARGET_DIR / PARSE_STATE)])
 
 
 PROJECT_SOURCES = ("models", "macros", "seeds", "tests", "dbt_project.yml")

@@ -144,13 +144,16 @@ class InProcessDbt(ConfigurableResource):
 
     project_dir: str
     invocation_env: dict[str, str] = {}
-    partial_parse: str | None = None  # dbt's saved parse state each invocation starts from
+    # dbt's saved parse states, in order of preference: each invocation starts from the
+    # first that exists then (a run in a long-lived process finds the one the last kept)
+    parse_states: list[str] = []
 
     def invoke(self, args: Sequence[str], *, target_path: Path) -> DbtInvocation:
         """`dbt <args>` with its artifacts and log in `target_path`."""
         target_path.mkdir(parents=True, exist_ok=True)
-        if self.partial_parse and Path(self.partial_parse).exists():
-            shutil.copy(self.partial_parse, target_path / Path(self.partial_parse).name)
+        state = next((Path(p) for p in self.parse_states if Path(p).exists()), None)
+        if state is not None:
+            shutil.copy(state, target_path / state.name)
         full = [*args, "--project-dir", self.project_dir, "--profiles-dir", self.project_dir,
                 "--target-path", str(target_path), "--log-path", str(target_path),
                 "--no-use-colors", "--no-send-anonymous-usage-stats", "--quiet"]
@@ -167,7 +170,7 @@ class InProcessDbt(ConfigurableResource):
         assets_def = context.assets_def
         output_names = {key: assets_def.get_output_name_for_asset_key(key)
                         for key in context.selected_asset_keys}
-        checks = context.selected_asset_check_keys
+        checks = set(context.selected_asset_check_keys)
         invocation = self.invoke([*args, *selection], target_path=target_path)
         for result in invocation.results():
             event = to_dagster_event(result, keys, output_names, checks)
