@@ -520,33 +520,62 @@ def landing_time_range(landing: Path, files: FileRules | None = None,
             mapping = mappings.get(entity, EntityMapping())
             for path in paths:
                 try:
-                    parquet = path.suffix.lower() == ".parquet" and mapping.is_identity
-                    if parquet:
-                        columns = _parquet_columns(con, path)
+                    parquet = path.suffix.lower() == ".parquet"
+                    if parquet and not mapping.is_identity:
+                        # the mapped time alone: DuckDB reads only the columns it names
+                        span = _mapped_parquet_range(con, path, entity, mapping, column)
                     else:
-                        groups, _ = batches(con, [LandingFile(path, path.name)])
-                        if not groups:
+                        if parquet:
+                            columns = _parquet_columns(con, path)
+                        else:
+                            groups, _ = batches(con, [LandingFile(path, path.name)])
+                            if not groups:
+                                continue
+                            columns = groups[0].stage(con)
+                            if not mapping.is_identity:
+                                columns = formats.apply(con, entity, mapping, columns)
+                        if column not in columns:
                             continue
-                        columns = groups[0].stage(con)
-                        if not mapping.is_identity:
-                            columns = formats.apply(con, entity, mapping, columns)
-                    if column not in columns:
-                        continue
-                    source = f"read_parquet({literal(str(path))})" if parquet else STAGED
-                    ts = timestamp_sql(column, columns[column],
-                                    f"cast({quote(column)} as varchar)")
-                    first, last = con.execute(
-                        f"select min(t), max(t) from (select {ts} as t from {source}) "
-                        "where isfinite(t)").fetchone()
+                        source = f"read_parquet({literal(str(path))})" if parquet else STAGED
+                        span = _range_of(con, column, columns[column], source)
                 except (LandingError, duckdb.Error):
                     continue
-                if first is None:
+                if span is None:
                     continue
+                first, last = span
                 lo = first if lo is None else min(lo, first)
                 hi = last if hi is None else max(hi, last)
     finally:
         con.close()
     return None if lo is None else (pd.Timestamp(lo), pd.Timestamp(hi))
+
+
+def _range_of(con: duckdb.DuckDBPyConnection, column: str, kind: str, source: str
+              ) -> tuple | None:
+    """First and last parseable time of `column` (DuckDB type `kind`) in `source`."""
+    ts = timestamp_sql(column, kind, f"cast({quote(column)} as varchar)")
+    first, last = con.execute(f"select min(t), max(t) from (select {ts} as t from {source}) "
+                              "where isfinite(t)").fetchone()
+    return None if first is None else (first, last)
+
+
+def _mapped_parquet_range(con: duckdb.DuckDBPyConnection, path: Path, entity: str,
+                          mapping: EntityMapping, column: str) -> tuple | None:
+    """The time range of a mapped Parquet file from its time column's expression alone
+    (DuckDB reads only the columns it names); the whole file staged and mapped when the
+    expression needs more (a nested column read typed, a column the file lacks)."""
+    expr = mapping.columns.get(column, quote(column))
+    source = f"(select {expr} as {quote(column)} from read_parquet({literal(str(path))}))"
+    try:
+        kind = con.execute(f"select typeof({quote(column)}) from {source} limit 1").fetchone()
+        return None if kind is None else _range_of(con, column, kind[0], source)
+    except duckdb.Error:
+        pass
+    groups, _ = batches(con, [LandingFile(path, path.name)])
+    if not groups:
+        return None
+    columns = formats.apply(con, entity, mapping, groups[0].stage(con))
+    return _range_of(con, column, columns[column], STAGED) if column in columns else None
 
 
 def _parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
