@@ -25,7 +25,7 @@ import duckdb
 from benchmarks.harness import START, machine, parse_size
 from data_quality.landing import ValidationRules, sync_landing
 from data_quality.landing.presets import preset
-from sample_data.generator import stream_landing, users_for_events
+from sample_data.generator import GeneratorParams, stream_landing, users_for_events
 
 RESULTS = Path(__file__).parent / "results" / "landing_formats.json"
 log = logging.getLogger("benchmarks.landing_formats")
@@ -94,8 +94,6 @@ def main() -> None:
         if source is None:
             source = root / "generated"
             events = parse_size(args.events)
-            from sample_data.generator import GeneratorParams
-
             stream_landing(GeneratorParams(users=users_for_events(events, args.days),
                                            days=args.days, seed=42, start=START), source)
         native, ga4 = root / "native", root / "ga4"
