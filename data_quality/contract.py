@@ -68,6 +68,8 @@ ENTITIES: dict[str, Entity] = {
                 Column("signup_time", "timestamp"),
                 Column("channel", "string", required=False),
                 Column("referrer_user_id", "string", required=False),
+                # the visitor id this user had before signing up (links its events)
+                Column("anonymous_id", "string", required=False),
             ),
             key=("user_id",),
         ),

@@ -97,7 +97,10 @@ def _raw_suites() -> list[Suite]:
     suites = []
     for entity in ENTITIES.values():
         exps = [unique(*entity.key)]
-        exps += [not_null(c.name) for c in entity.columns if c.required]
+        # an id that may be null when another column has a value (an event's user_id, a
+        # visitor's event): landing quarantines a row with neither (null_id), and dbt
+        # tests stg_app__events for it; GX's not-null has no "unless"
+        exps += [not_null(c.name) for c in entity.columns if c.required and not c.unless]
         exps += [between(c.name, 0, None) for c in entity.columns if c.kind == "amount"]
         exps += [in_set(c.name, list(c.allowed)) for c in entity.columns if c.allowed]
         suites.append(Suite(f"raw_{entity.name}", f"raw.{entity.name}", tuple(exps),

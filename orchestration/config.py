@@ -137,6 +137,9 @@ class FunnelConfig(_Strict):
     retention_from_day: int = Field(default=8, ge=2)
     retention_to_day: int = Field(default=14, ge=2)
     revenue_days: int = Field(default=30, ge=1)
+    signup_days: int = Field(
+        default=7, ge=1, description="a new visitor converts when it signs up within this"
+    )
 
     @field_validator("activation_event")
     @classmethod

@@ -118,6 +118,12 @@ DAILY_TABLES = {
     "intermediate.int_action_units": "user_id, action_key, assignment_period",
     "marts.fct_contact_issues": "issue",
     "marts.fct_action_outcomes": "action_key, cohort_week, channel, outcome_days",
+    "intermediate.int_identity_links": "anonymous_id, user_id, link_date",
+    "intermediate.int_visitor_days": "activity_date, user_id, anonymous_id",
+    "intermediate.int_visitors": "visitor_id",
+    "marts.fct_visitors_daily": "activity_date",
+    "marts.fct_signups_daily": "activity_date, channel, signup_method",
+    "marts.dim_identities": "anonymous_id",
 }
 
 

@@ -5,7 +5,7 @@
     {#- The model depends on the events whatever the setting: the dependency graph (and
         so Dagster's asset graph and the order dbt builds in) must not change with
         activity.source. -#}
-    {%- set events = ref('stg_app__events') -%}
+    {%- set events = ref('int_events') -%}
     {%- set source = var('activity_source') -%}
     {%- if source == 'events' -%}true
     {%- elif source == 'orders' -%}false

@@ -9,6 +9,17 @@
     cast(get_json_object({{ column }}, {{ sql_string('$.' ~ key) }}) as double)
 {%- endmacro %}
 
+{#- A text property of a JSON column (null when absent). -#}
+{% macro json_string(column, key) -%}
+    {{ return(adapter.dispatch('json_string', 'userops')(column, key)) }}
+{%- endmacro %}
+{% macro default__json_string(column, key) -%}
+    json_extract_string({{ column }}, {{ sql_string('$.' ~ key) }})
+{%- endmacro %}
+{% macro spark__json_string(column, key) -%}
+    get_json_object({{ column }}, {{ sql_string('$.' ~ key) }})
+{%- endmacro %}
+
 {#- The buy-till-you-die purchase summary (docs/METRICS.md, "Value") as of a day: purchases
     grouped per day (a purchase day has a paid order), frequency = purchase days - 1,
     recency = first to last purchase day, T = first purchase day to as_of, monetary_value =

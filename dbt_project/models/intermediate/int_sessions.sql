@@ -14,7 +14,7 @@
     day's events only, which keeps reporting days independent. -#}
 
 with events as (
-    select * from {{ ref('stg_app__events') }}
+    select * from {{ ref('int_events') }}
     where {{ in_run_window('activity_date') }}
         {{ landed_in_run_window('landed_event_time') }}
 ),

@@ -12,7 +12,7 @@
 
 {#- Both sources, whichever the settings read: the dependency graph (Dagster's asset
     graph and dbt's build order) must not change with the configuration. -#}
--- depends_on: {{ ref('stg_app__orders') }}, {{ ref('stg_app__events') }}
+-- depends_on: {{ ref('stg_app__orders') }}, {{ ref('int_events') }}
 
 {%- set r_event = var('rfm_recency_event') %}
 {%- set f_event = var('rfm_frequency_event') %}
@@ -26,7 +26,7 @@ with parts as (
     where is_paid and {{ in_run_window('order_date') }}
     {%- else %}
     select user_id, activity_date, 1 as r_events, 0 as f_events, 0.0 as m_amount
-    from {{ ref('stg_app__events') }}
+    from {{ ref('int_events') }}
     where event_name = {{ sql_string(r_event) }} and {{ in_run_window('activity_date') }}
         {{ landed_in_run_window('landed_event_time') }}
     {%- endif %}
@@ -37,7 +37,7 @@ with parts as (
     where is_paid and {{ in_run_window('order_date') }}
     {%- else %}
     select user_id, activity_date, 0, 1, 0.0
-    from {{ ref('stg_app__events') }}
+    from {{ ref('int_events') }}
     where event_name = {{ sql_string(f_event) }} and {{ in_run_window('activity_date') }}
         {{ landed_in_run_window('landed_event_time') }}
     {%- endif %}
@@ -48,7 +48,7 @@ with parts as (
     where is_paid and {{ in_run_window('order_date') }}
     {%- else %}
     select user_id, activity_date, 0, 0, coalesce({{ json_number('properties', m_property) }}, 0)
-    from {{ ref('stg_app__events') }}
+    from {{ ref('int_events') }}
     where event_name = {{ sql_string(m_event) }} and {{ in_run_window('activity_date') }}
         {{ landed_in_run_window('landed_event_time') }}
     {%- endif %}

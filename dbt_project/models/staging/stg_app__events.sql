@@ -2,9 +2,14 @@ with source as (
     select * from {{ source('raw', 'events') }}
 )
 
+{#- Every landed event, a visitor's too (an anonymous_id, no user_id yet). The user-level
+    models read int_events: these events with each visitor's stitched to the user they
+    became (docs/METRICS.md, "Events, ids and visitors"). -#}
+
 select
     event_id,
     user_id,
+    nullif(trim(anonymous_id), '') as anonymous_id,
     event_name,
     {{ to_utc_timestamp('event_time') }} as event_at,
     {{ to_reporting_date(to_utc_timestamp('event_time')) }} as activity_date,
@@ -17,6 +22,3 @@ select
         scan, so a daily run skips the row groups of other days (landed_in_run_window) -#}
     event_time as landed_event_time
 from source
-{#- Events of visitors not identified yet (an anonymous_id, no user_id) stay in raw.events;
-    every user-level metric counts identified users (docs/METRICS.md). #}
-where user_id is not null

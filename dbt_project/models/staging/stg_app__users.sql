@@ -8,5 +8,6 @@ select
     {{ to_reporting_date(to_utc_timestamp('signup_time')) }} as signup_date,
     coalesce(nullif(lower(trim(channel)), ''), 'unknown') as channel,
     nullif(trim(referrer_user_id), '') as referrer_user_id,
+    nullif(trim(anonymous_id), '') as anonymous_id,
     extra as attributes
 from source

@@ -6,7 +6,7 @@
     referred at least one user. is_complete when every member's windows have
     elapsed on the snapshot day. -#}
 
--- depends_on: {{ ref('stg_app__events') }} (whatever funnel.activation_event says)
+-- depends_on: {{ ref('int_events') }} (whatever funnel.activation_event says)
 
 {%- set act_days = var('funnel_activation_days') | int %}
 {%- set r_from = var('funnel_retention_from_day') | int %}
@@ -27,7 +27,7 @@ cohort as (
 {% if event is not none -%}
 activation_events as (
     select distinct e.user_id
-    from {{ ref('stg_app__events') }} as e
+    from {{ ref('int_events') }} as e
     inner join cohort as c on e.user_id = c.user_id
     where e.event_name = {{ sql_string(event) }}
         and e.activity_date between c.signup_date and {{ add_days('c.signup_date', act_days - 1) }}

@@ -62,7 +62,7 @@ key_event_counts as (
         e.event_name,
         cast(sum(case when e.activity_date > {{ add_days('s.snapshot_date', -w) }} then 1 else 0 end) as bigint) as cur_count,
         cast(sum(case when e.activity_date <= {{ add_days('s.snapshot_date', -w) }} then 1 else 0 end) as bigint) as prev_count
-    from {{ ref('stg_app__events') }} as e
+    from {{ ref('int_events') }} as e
     cross join snapshot as s
     where e.is_key_event
         and e.activity_date > {{ add_days('s.snapshot_date', -2 * w) }}
