@@ -22,17 +22,24 @@ ranked as (
         link_date,
         linked_at,
         link_source,
-        row_number() over (partition by anonymous_id order by linked_at, user_id, link_source) as pick,
-        count(distinct user_id) over (partition by anonymous_id) as linked_users
+        row_number() over (partition by anonymous_id order by linked_at, user_id, link_source) as pick
     from links
+),
+
+{#- a group by, not count(distinct) over a window (Spark has no distinct window functions) -#}
+met as (
+    select anonymous_id, count(distinct user_id) as linked_users
+    from links
+    group by anonymous_id
 )
 
 select
-    anonymous_id,
-    user_id,
-    link_date as linked_date,
-    linked_at,
-    link_source,
-    cast(linked_users as bigint) as linked_users
-from ranked
-where pick = 1
+    r.anonymous_id,
+    r.user_id,
+    r.link_date as linked_date,
+    r.linked_at,
+    r.link_source,
+    cast(m.linked_users as bigint) as linked_users
+from ranked as r
+inner join met as m on r.anonymous_id = m.anonymous_id
+where r.pick = 1
