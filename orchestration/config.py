@@ -523,6 +523,14 @@ class UseropsConfig(_Strict):
             raise ValueError(f"activity: events both key and passive: {sorted(overlap)}")
         return self
 
+    def passive_events(self) -> list[str]:
+        """activity.passive_events, and with a tracker's export of events that tracker's
+        own bookkeeping events (an identify call is not use)."""
+        from data_quality.landing.presets import PASSIVE_EVENTS
+
+        preset = PASSIVE_EVENTS.get(self.landing.format.get("events", "native"), ())
+        return list(dict.fromkeys([*self.activity.passive_events, *preset]))
+
     def dbt_vars(self) -> dict[str, Any]:
         """Constant dbt vars. They do not change between runs, so dbt can
         partially parse; the run window travels through a table instead."""
@@ -530,7 +538,7 @@ class UseropsConfig(_Strict):
         return {
             "reporting_timezone": self.timezone,
             "key_events": a.key_events,
-            "passive_events": list(a.passive_events),
+            "passive_events": self.passive_events(),
             "session_timeout_minutes": a.session_timeout_minutes,
             "bounce_min_events": a.bounce_min_events,
             "bounce_min_seconds": a.bounce_min_seconds,

@@ -99,3 +99,16 @@ def test_unset_paths_go_beside_the_warehouse(tmp_path):
     fixed = Settings.build(warehouse=tmp_path / "shop.duckdb",
                            config=parse_config({"paths": {"serving": str(tmp_path / "s")}}))
     assert fixed.serving == tmp_path / "s"
+
+
+def test_a_trackers_bookkeeping_events_are_passive_with_its_export(tmp_path):
+    """An identify or page call is not use: with Segment's export they join the passive
+    events; the native format keeps the configured list alone."""
+    from tests.conftest import make_settings
+
+    native = make_settings(tmp_path / "n", tmp_path / "landing")
+    segment = make_settings(tmp_path / "s", tmp_path / "landing",
+                            landing={"format": {"events": "segment"}})
+    assert native.config.dbt_vars()["passive_events"] == ["page_view", "app_open"]
+    passive = segment.config.dbt_vars()["passive_events"]
+    assert passive[:2] == ["page_view", "app_open"] and {"identify", "page"} <= set(passive)

@@ -168,6 +168,22 @@ def posthog() -> EntityMapping:
                          nested={"properties": "session_id"})
 
 
+# Events a tracker records by itself or for bookkeeping, not a person using the product:
+# with that export, they join activity.passive_events (docs/METRICS.md, "Key events").
+# Segment's calls other than track land named by their type; GA4's automatically
+# collected events; Amplitude's session and identify events; Mixpanel's and PostHog's
+# identity and page events.
+PASSIVE_EVENTS: dict[str, tuple[str, ...]] = {
+    "segment": ("identify", "page", "screen", "group", "alias"),
+    "ga4": ("first_visit", "first_open", "session_start", "user_engagement", "page_view",
+            "screen_view", "scroll"),
+    "amplitude": ("session_start", "session_end", "$identify", "[Amplitude] Page Viewed"),
+    "mixpanel": ("$identify", "$create_alias", "$merge", "$mp_web_page_view"),
+    "posthog": ("$identify", "$pageview", "$pageleave", "$screen", "$set", "$groupidentify",
+                "$feature_flag_called"),
+}
+
+
 def preset(name: str) -> EntityMapping:
     """The events mapping of the export `name` (one of PRESETS)."""
     return {"segment": segment, "ga4": ga4, "amplitude": amplitude, "mixpanel": mixpanel,
