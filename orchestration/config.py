@@ -19,14 +19,17 @@ DEFAULT_CONFIG_PATH = Path("userops.yaml")
 
 # Event names reach SQL only as escaped string literals; this pattern is a
 # second fence that also keeps names readable in BI tools.
-_EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+# Trackers' own names need a space, '$' and brackets ("Order Completed", "$revenue",
+# "[Amplitude] Page Viewed"); quotes, backslashes and control characters stay out.
+_EVENT_NAME = re.compile(r"^[A-Za-z0-9_.:\-$ \[\]]{1,64}$")
 
 
 def _plain_name(name: str | None) -> str | None:
     """Shared field check for every configured event or property name."""
     if name is not None and not _EVENT_NAME.match(name):
         raise ValueError(
-            f"name {name!r} is not allowed: use 1-64 letters, digits, '_', '.', ':', '-'"
+            f"name {name!r} is not allowed: use 1-64 letters, digits, spaces, '_', '.', ':', "
+            "'-', '$', '[', ']'"
         )
     return name
 
@@ -359,6 +362,55 @@ class PrivacyConfig(_Strict):
     mode: Literal["hash", "drop"] = "hash"
 
 
+# Purchases as events, per tracker (README, "Bring your data"): the event, and the
+# property paths of the order id (null: the event's id), amount and currency.
+ORDER_EVENT_PRESETS: dict[str, dict[str, str | None]] = {
+    # Segment's e-commerce spec: "Order Completed" with order_id, revenue, currency
+    "segment": {"event": "Order Completed", "order_id": "order_id", "amount": "revenue",
+                "currency": "currency"},
+    # GA4's recommended purchase event: transaction_id, value, currency
+    "ga4": {"event": "purchase", "order_id": "transaction_id", "amount": "value",
+            "currency": "currency"},
+    # Amplitude's revenue events (revenue_amount) carry $revenue; no order id
+    "amplitude": {"event": "revenue_amount", "order_id": None, "amount": "$revenue",
+                  "currency": None},
+}
+
+
+class OrdersFromEventsConfig(_Strict):
+    """Orders recorded as events: a preset, or the event and its property paths."""
+
+    preset: Literal["segment", "ga4", "amplitude"] | None = None
+    event: str | None = None
+    order_id: str | None = Field(default=None, description="null: the event's id")
+    amount: str | None = None
+    currency: str | None = Field(default=None, description="null: USD")
+    status: str | None = Field(default=None, description="null: every such event is paid")
+
+    @field_validator("event", "order_id", "amount", "currency", "status")
+    @classmethod
+    def _plain(cls, name: str | None) -> str | None:
+        return _plain_name(name)
+
+    def resolved(self) -> dict[str, str | None]:
+        """The preset's paths, each overridden by one given here."""
+        base = dict(ORDER_EVENT_PRESETS[self.preset]) if self.preset else {}
+        given = self.model_dump(exclude={"preset"}, exclude_none=True)
+        out = {k: None for k in ("event", "order_id", "amount", "currency", "status")}
+        return out | base | given
+
+    @model_validator(mode="after")
+    def _complete(self) -> OrdersFromEventsConfig:
+        r = self.resolved()
+        if r["event"] is None or r["amount"] is None:
+            raise ValueError("from_events needs a preset, or an event and its amount property")
+        return self
+
+
+class OrdersConfig(_Strict):
+    from_events: OrdersFromEventsConfig | None = None
+
+
 class IncrementalConfig(_Strict):
     lookback_days: int = Field(default=2, ge=0, le=60)
 
@@ -500,6 +552,7 @@ class UseropsConfig(_Strict):
     alerts: AlertsConfig = AlertsConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     loop: LoopConfig = LoopConfig()
+    orders: OrdersConfig = OrdersConfig()
     incremental: IncrementalConfig = IncrementalConfig()
     landing: LandingConfig = LandingConfig()
     quality: QualityConfig = QualityConfig()
@@ -535,7 +588,10 @@ class UseropsConfig(_Strict):
         """Constant dbt vars. They do not change between runs, so dbt can
         partially parse; the run window travels through a table instead."""
         a, e = self.activity, self.engagement
+        orders = self.orders.from_events.resolved() if self.orders.from_events else {
+            k: None for k in ("event", "order_id", "amount", "currency", "status")}
         return {
+            **{f"orders_event_{k}": v for k, v in orders.items()},
             "reporting_timezone": self.timezone,
             "key_events": a.key_events,
             "passive_events": self.passive_events(),

@@ -1,12 +1,28 @@
+{#- The JSON path of a property path `a.b` (dots nest), each key quoted so that a
+    tracker's names ($revenue, "Order Completed") read as they are. -#}
+{% macro json_key_path(key) -%}
+    {{ return(adapter.dispatch('json_key_path', 'userops')(key)) }}
+{%- endmacro %}
+{% macro default__json_key_path(key) -%}
+    {%- set parts = [] -%}
+    {%- for part in key.split('.') %}{% do parts.append('"' ~ part ~ '"') %}{% endfor -%}
+    {{ return('$.' ~ parts | join('.')) }}
+{%- endmacro %}
+{% macro spark__json_key_path(key) -%}
+    {%- set parts = [] -%}
+    {%- for part in key.split('.') %}{% do parts.append("['" ~ part ~ "']") %}{% endfor -%}
+    {{ return('$' ~ parts | join('')) }}
+{%- endmacro %}
+
 {#- A numeric property of a JSON properties column (null when absent or not a number). -#}
 {% macro json_number(column, key) -%}
     {{ return(adapter.dispatch('json_number', 'userops')(column, key)) }}
 {%- endmacro %}
 {% macro default__json_number(column, key) -%}
-    try_cast(json_extract_string({{ column }}, {{ sql_string('$.' ~ key) }}) as double)
+    try_cast(json_extract_string({{ column }}, {{ sql_string(json_key_path(key)) }}) as double)
 {%- endmacro %}
 {% macro spark__json_number(column, key) -%}
-    cast(get_json_object({{ column }}, {{ sql_string('$.' ~ key) }}) as double)
+    cast(get_json_object({{ column }}, {{ sql_string(json_key_path(key)) }}) as double)
 {%- endmacro %}
 
 {#- A text property of a JSON column (null when absent). -#}
@@ -14,10 +30,10 @@
     {{ return(adapter.dispatch('json_string', 'userops')(column, key)) }}
 {%- endmacro %}
 {% macro default__json_string(column, key) -%}
-    json_extract_string({{ column }}, {{ sql_string('$.' ~ key) }})
+    json_extract_string({{ column }}, {{ sql_string(json_key_path(key)) }})
 {%- endmacro %}
 {% macro spark__json_string(column, key) -%}
-    get_json_object({{ column }}, {{ sql_string('$.' ~ key) }})
+    get_json_object({{ column }}, {{ sql_string(json_key_path(key)) }})
 {%- endmacro %}
 
 {#- The buy-till-you-die purchase summary (docs/METRICS.md, "Value") as of a day: purchases
