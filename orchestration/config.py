@@ -427,7 +427,7 @@ class LandingConfig(_Strict):
                                  "_*", ".*"],
         description="file names (glob, any case) that upload tools give a file in progress")
     format: dict[str, Literal["native", "segment", "ga4", "amplitude", "mixpanel",
-                              "posthog"]] = Field(
+                              "posthog", "snowplow"]] = Field(
         default_factory=dict,
         description="per entity folder, the export its files are in: native (the contract, "
         "the default) or a tracker's export (events only; README, Bring your data)")

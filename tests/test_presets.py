@@ -14,7 +14,7 @@ import pytest
 
 from data_quality.landing import LandingError, ValidationRules, landing_time_range, sync_landing
 from data_quality.landing.formats import DERIVED_ID_PREFIX
-from data_quality.landing.presets import preset
+from data_quality.landing.presets import SNOWPLOW_FIELDS, preset
 from orchestration.config import UseropsConfig
 from orchestration.settings import landing_mappings
 
@@ -243,6 +243,63 @@ def test_posthog_events_land_with_the_device_before_identify_and_the_user_after(
          None),
     ]
     assert got["reasons"] == {"malformed_field:session_id": 1}
+
+
+# https://docs.snowplow.io/docs/pipeline/enriched-tsv-format/ (the 131 fields, in order,
+# no header) and .../fundamentals/canonical-event/ (struct events: se_*; self-describing
+# events: unstruct_event, an envelope around the event's own schema and data)
+def _snowplow_line(**fields: str) -> str:
+    assert set(fields) <= set(SNOWPLOW_FIELDS)
+    return "\t".join(fields.get(name, "") for name in SNOWPLOW_FIELDS)
+
+
+_CHECKOUT = ('{"schema":"iglu:com.snowplowanalytics.snowplow/unstruct_event/jsonschema/1-0-0",'
+             '"data":{"schema":"iglu:com.acme/checkout_started/jsonschema/1-0-0",'
+             '"data":{"cart_value":30}}}')
+SNOWPLOW = [
+    _snowplow_line(app_id="shop", platform="web", collector_tstamp="2025-02-01 09:00:01.000",
+                   derived_tstamp="2025-02-01 09:00:00.000", event="page_view",
+                   event_id="sp-1", domain_userid="dom-1", network_userid="net-1",
+                   domain_sessionid="sess-1", mkt_campaign="spring", event_name="page_view",
+                   page_title='He said "hi"'),  # quotes stay as they are (no quoting)
+    _snowplow_line(app_id="shop", platform="web", collector_tstamp="2025-02-01 09:02:00.000",
+                   derived_tstamp="2025-02-01 09:02:00.000", event="struct", event_id="sp-2",
+                   user_id="u-1", domain_userid="dom-1", domain_sessionid="sess-1",
+                   se_category="shop", se_action="add_to_cart", event_name="event"),
+    _snowplow_line(app_id="shop", platform="mob", collector_tstamp="2025-02-01 09:05:00.000",
+                   event="unstruct", event_id="sp-3", user_id="u-1", network_userid="net-9",
+                   unstruct_event=_CHECKOUT, event_name="checkout_started"),
+    _snowplow_line(platform="web", collector_tstamp="2025-02-01 09:06:00.000",
+                   event="unstruct", event_id="sp-4", user_id="u-1",
+                   unstruct_event='{"schema": broken', event_name="checkout_started"),
+    _snowplow_line(platform="web", event="page_view", event_id="sp-5", user_id="u-2",
+                   event_name="page_view"),  # no time at all
+    _snowplow_line(platform="web", collector_tstamp="yesterday", event="page_view",
+                   event_id="sp-6", user_id="u-2", event_name="page_view"),
+    "shop\tweb\ttoo few fields",
+]
+
+
+def test_snowplow_enriched_tsv_lands_by_position_with_its_struct_and_self_describing_events(
+        tmp_path):
+    path = tmp_path / "events" / "part-0001.tsv.gz"
+    path.parent.mkdir(parents=True)
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write("\n".join(SNOWPLOW) + "\n")
+    _, got = _land(tmp_path, "snowplow")
+    assert got["rows"] == [
+        ("sp-1", None, "dom-1", "page_view", "2025-02-01 09:00:00", "sess-1", "web", "spring",
+         None),
+        ("sp-2", "u-1", "dom-1", "add_to_cart", "2025-02-01 09:02:00", "sess-1", "web", None,
+         None),
+        ("sp-3", "u-1", "net-9", "checkout_started", "2025-02-01 09:05:00", None, "mob", None,
+         '{"cart_value":30}'),
+    ]
+    assert got["reasons"] == {"malformed_field:properties": 1, "null_time:event_time": 1,
+                              "unparseable_time:event_time": 1, "malformed_row:": 1}
+    # the default run window reads the headerless file by position too
+    first, last = landing_time_range(tmp_path, mappings={"events": preset("snowplow")})
+    assert (str(first), str(last)) == ("2025-02-01 09:00:00+00:00", "2025-02-01 09:06:00+00:00")
 
 
 def test_a_file_without_a_column_the_preset_needs_is_set_apart_naming_it(tmp_path):

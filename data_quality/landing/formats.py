@@ -72,6 +72,8 @@ class EntityMapping:
     rejects: tuple[tuple[str, str, str], ...] = ()
     # an event whose `event_id` expression is NULL gets the id derived from its content
     derive_missing_ids: bool = False
+    # the column names of the export's headerless .tsv files, in order (Snowplow's)
+    tsv_header: tuple[str, ...] = ()
 
     @property
     def reads(self) -> frozenset[str]:

@@ -16,6 +16,10 @@ hand-written fixture of each, citing the page it follows:
 - mixpanel: the raw event export (JSON lines): event, and properties with time (epoch
   seconds), distinct_id, $insert_id, $user_id, $device_id.
   https://developer.mixpanel.com/reference/raw-event-export
+- snowplow: the enriched events as the pipeline writes them: tab-separated, no header,
+  131 fields in a fixed order (event_id, user_id, domain_userid, domain_sessionid,
+  derived_tstamp, event_name, se_action, mkt_campaign, unstruct_event ...).
+  https://docs.snowplow.io/docs/pipeline/enriched-tsv-format/
 - posthog: the batch export's events model (Parquet or JSON lines): uuid, event,
   distinct_id, timestamp, properties (JSON text) with $device_id, $session_id, $os, $lib,
   utm_campaign. https://posthog.com/docs/data-pipelines/batch-exports/s3
@@ -30,7 +34,32 @@ from __future__ import annotations
 from data_quality.landing.formats import EntityMapping, epoch_time, json_path
 from data_quality.landing.read import quote
 
-PRESETS = ("segment", "ga4", "amplitude", "mixpanel", "posthog")
+PRESETS = ("segment", "ga4", "amplitude", "mixpanel", "posthog", "snowplow")
+
+# The enriched TSV's fields, in the order of the page cited above
+_SNOWPLOW_FIELDS = """
+app_id platform etl_tstamp collector_tstamp dvce_created_tstamp event event_id txn_id
+name_tracker v_tracker v_collector v_etl user_id user_ipaddress user_fingerprint
+domain_userid domain_sessionidx network_userid geo_country geo_region geo_city geo_zipcode
+geo_latitude geo_longitude geo_region_name ip_isp ip_organization ip_domain ip_netspeed
+page_url page_title page_referrer page_urlscheme page_urlhost page_urlport page_urlpath
+page_urlquery page_urlfragment refr_urlscheme refr_urlhost refr_urlport refr_urlpath
+refr_urlquery refr_urlfragment refr_medium refr_source refr_term mkt_medium mkt_source
+mkt_term mkt_content mkt_campaign contexts se_category se_action se_label se_property
+se_value unstruct_event tr_orderid tr_affiliation tr_total tr_tax tr_shipping tr_city
+tr_state tr_country ti_orderid ti_sku ti_name ti_category ti_price ti_quantity
+pp_xoffset_min pp_xoffset_max pp_yoffset_min pp_yoffset_max useragent br_name br_family
+br_version br_type br_renderengine br_lang br_features_pdf br_features_flash
+br_features_java br_features_director br_features_quicktime br_features_realplayer
+br_features_windowsmedia br_features_gears br_features_silverlight br_cookies
+br_colordepth br_viewwidth br_viewheight os_name os_family os_manufacturer os_timezone
+dvce_type dvce_ismobile dvce_screenwidth dvce_screenheight doc_charset doc_width
+doc_height tr_currency tr_total_base tr_tax_base tr_shipping_base ti_currency
+ti_price_base base_currency geo_timezone mkt_clickid mkt_network etl_tags
+dvce_sent_tstamp refr_domain_userid refr_device_tstamp derived_contexts domain_sessionid
+derived_tstamp event_vendor event_name event_format event_version event_fingerprint
+true_tstamp"""
+SNOWPLOW_FIELDS = tuple(_SNOWPLOW_FIELDS.split())
 
 # GA4's nested columns as the BigQuery export types them (docs above): read typed
 _GA4_PARAMS = ('[{"key": "VARCHAR", "value": {"string_value": "VARCHAR", '
@@ -168,6 +197,33 @@ def posthog() -> EntityMapping:
                          nested={"properties": "session_id"})
 
 
+def snowplow() -> EntityMapping:
+    unstruct = quote("unstruct_event")
+    columns = {
+        "event_id": quote("event_id"),
+        "user_id": _nonblank(quote("user_id")),
+        # the first-party cookie's id, else the collector's third-party one
+        "anonymous_id": f"coalesce({_nonblank(quote('domain_userid'))}, "
+                        f"{_nonblank(quote('network_userid'))})",
+        # a structured event is named by its action; the others by their schema's name
+        "event_name": (f"case when {quote('event')} = 'struct' then "
+                       f"{_nonblank(quote('se_action'))} else coalesce("
+                       f"{_nonblank(quote('event_name'))}, {quote('event')}) end"),
+        # the time the event happened, corrected for the device's clock (Snowplow's advice)
+        "event_time": f"coalesce({_nonblank(quote('derived_tstamp'))}, {quote('collector_tstamp')})",
+        "session_id": _nonblank(quote("domain_sessionid")),
+        "platform": quote("platform"),
+        "campaign_id": _nonblank(quote("mkt_campaign")),
+        # a self-describing event's own data (inside its envelope)
+        "properties": f"(case when json_valid({unstruct}) then "
+                      f"cast(json_extract({unstruct}, '$.data.data') as varchar) end)",
+    }
+    return EntityMapping(columns, required=frozenset({"event_id", "event", "collector_tstamp"}),
+                         optional=frozenset(SNOWPLOW_FIELDS),
+                         nested={"unstruct_event": "properties"},
+                         tsv_header=SNOWPLOW_FIELDS)
+
+
 # Events a tracker records by itself or for bookkeeping, not a person using the product:
 # with that export, they join activity.passive_events (docs/METRICS.md, "Key events").
 # Segment's calls other than track land named by their type; GA4's automatically
@@ -181,10 +237,12 @@ PASSIVE_EVENTS: dict[str, tuple[str, ...]] = {
     "mixpanel": ("$identify", "$create_alias", "$merge", "$mp_web_page_view"),
     "posthog": ("$identify", "$pageview", "$pageleave", "$screen", "$set", "$groupidentify",
                 "$feature_flag_called"),
+    # the page-view heartbeat
+    "snowplow": ("page_ping",),
 }
 
 
 def preset(name: str) -> EntityMapping:
     """The events mapping of the export `name` (one of PRESETS)."""
     return {"segment": segment, "ga4": ga4, "amplitude": amplitude, "mixpanel": mixpanel,
-            "posthog": posthog}[name]()
+            "posthog": posthog, "snowplow": snowplow}[name]()

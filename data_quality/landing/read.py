@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SUFFIXES = {
     ".parquet": "parquet",
     ".csv": "csv",
+    ".tsv": "tsv",  # tab-separated, unquoted: Snowplow's enriched events
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "jsonl",
@@ -50,7 +51,7 @@ def file_kind(path: Path) -> str | None:
     suffixes = [x.lower() for x in path.suffixes[-2:]]
     if suffixes and suffixes[-1] == COMPRESSED:
         kind = SUFFIXES.get(suffixes[0]) if len(suffixes) == 2 else None
-        return kind if kind in ("csv", "jsonl") else None
+        return kind if kind in ("csv", "tsv", "jsonl") else None
     return SUFFIXES.get(suffixes[-1]) if suffixes else None
 
 
@@ -177,13 +178,16 @@ def discover_files(landing: Path, rules: FileRules, now: float) -> Discovery:
     if not any(found.values()) and not deferred:
         raise LandingError(
             f"{landing}: no landing files found; expected folders {sorted(ENTITIES)} "
-            "holding .parquet, .csv or .jsonl files"
+            "holding .parquet, .csv, .tsv or .jsonl files"
         )
     return Discovery(found, stats, deferred)
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, Malformed]:
-    """Rows as strings; rows with the wrong number of fields are returned apart."""
+def _read_csv(path: Path, tabs: bool = False, header: tuple[str, ...] = ()
+              ) -> tuple[pd.DataFrame, Malformed]:
+    """Rows as strings; rows with the wrong number of fields are returned apart. `tabs`:
+    tab-separated with no quoting (a JSON field keeps its quotes); `header`: the column
+    names of a file without a header line (its first line is a row)."""
     try:
         text = _read_text(path, "utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -192,25 +196,27 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, Malformed]:
         ) from None
     # big fields are read, then quarantined as oversized_value with their row number
     csv.field_size_limit(max(csv.field_size_limit(), 64 << 20))
-    reader = csv.reader(io.StringIO(text))
+    options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if tabs else {}
+    reader = csv.reader(io.StringIO(text), **options)
     rows, numbers, bad = [], [], []
+    separator = "\t" if tabs else ","
     try:
-        header = next(reader, None)
-        if header is None:
+        names = list(header) or next(reader, None)
+        if names is None:
             return pd.DataFrame(), []
-        header = [h.strip() for h in header]
+        names = [h.strip() for h in names]
         for i, row in enumerate(reader, start=1):
             if not row:
                 continue
-            if len(row) != len(header):
-                bad.append((i, "malformed_row", ",".join(row)))
+            if len(row) != len(names):
+                bad.append((i, "malformed_row", separator.join(row)))
             else:
                 rows.append([v if v != "" else None for v in row])
                 numbers.append(i)
     except csv.Error as exc:
         raise LandingError(f"{path}: not a readable CSV file (line {reader.line_num}: {exc})") \
             from None
-    return pd.DataFrame(rows, columns=header, dtype=object, index=pd.Index(numbers)), bad
+    return pd.DataFrame(rows, columns=names, dtype=object, index=pd.Index(numbers)), bad
 
 
 def _text(value) -> str | None:
@@ -324,11 +330,13 @@ class Batch:
             if name not in (FILE, ROW)}
 
 
-def batches(con: duckdb.DuckDBPyConnection, files: list[LandingFile]
+def batches(con: duckdb.DuckDBPyConnection, files: list[LandingFile],
+            tsv_header: tuple[str, ...] = ()
             ) -> tuple[list[Batch], list[tuple[LandingFile, str]]]:
     """Group one entity's files by format and columns, so that each group is validated by
     one query (a row's missing column must stay a missing column, not a NULL). Files that
-    cannot be read at all are returned apart with the reason."""
+    cannot be read at all are returned apart with the reason. `tsv_header`: the column
+    names of headerless .tsv files (an export's fixed columns), none: a header line."""
     groups: dict[tuple, Batch] = {}
     unreadable: list[tuple[LandingFile, str]] = []
     for f in files:
@@ -338,7 +346,11 @@ def batches(con: duckdb.DuckDBPyConnection, files: list[LandingFile]
                 key = ("parquet", _parquet_signature(con, f))
                 groups.setdefault(key, Batch([], parquet=True)).files.append(f)
                 continue
-            df, malformed = (_read_csv if fmt == "csv" else _read_jsonl)(f.path)
+            if fmt == "jsonl":
+                df, malformed = _read_jsonl(f.path)
+            else:
+                df, malformed = _read_csv(f.path, tabs=fmt == "tsv",
+                                          header=tsv_header if fmt == "tsv" else ())
         except (LandingError, OSError) as exc:
             unreadable.append((f, _reason(exc, f)))
             continue

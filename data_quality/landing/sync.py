@@ -210,7 +210,8 @@ def _land_files(con: duckdb.DuckDBPyConnection, ent: Entity, files: list[Landing
     Files that cannot be read go to `unreadable` (file -> reason) and keep their earlier
     rows. Returns the rows read per file."""
     table, keys = f"landing.{ent.name}", _key_list(ent)
-    groups, bad = batches(con, files)
+    mapping = mappings.get(ent.name, EntityMapping())
+    groups, bad = batches(con, files, mapping.tsv_header)
     unreadable.update({f.source: reason for f, reason in bad})
     replaced = [f.source for f in files if f.source in seen and f.source not in unreadable]
     if replaced:  # scans the table: only for changed files, never for new ones
@@ -221,7 +222,6 @@ def _land_files(con: duckdb.DuckDBPyConnection, ent: Entity, files: list[Landing
             con.execute(f"delete from {t} where source_file in (select unnest(?))", [replaced])
     names = ", ".join(quote(c) for c in ent.column_names)
     read: dict[str, int] = {f.source: 0 for f in files if f.source not in unreadable}
-    mapping = mappings.get(ent.name, EntityMapping())
     for batch in groups:
         try:
             columns = batch.stage(con)
@@ -528,7 +528,8 @@ def landing_time_range(landing: Path, files: FileRules | None = None,
                         if parquet:
                             columns = _parquet_columns(con, path)
                         else:
-                            groups, _ = batches(con, [LandingFile(path, path.name)])
+                            groups, _ = batches(con, [LandingFile(path, path.name)],
+                                                mapping.tsv_header)
                             if not groups:
                                 continue
                             columns = groups[0].stage(con)
@@ -571,7 +572,7 @@ def _mapped_parquet_range(con: duckdb.DuckDBPyConnection, path: Path, entity: st
         return None if kind is None else _range_of(con, column, kind[0], source)
     except duckdb.Error:
         pass
-    groups, _ = batches(con, [LandingFile(path, path.name)])
+    groups, _ = batches(con, [LandingFile(path, path.name)], mapping.tsv_header)
     if not groups:
         return None
     columns = formats.apply(con, entity, mapping, groups[0].stage(con))
