@@ -210,7 +210,8 @@ def snowplow() -> EntityMapping:
                        f"{_nonblank(quote('se_action'))} else coalesce("
                        f"{_nonblank(quote('event_name'))}, {quote('event')}) end"),
         # the time the event happened, corrected for the device's clock (Snowplow's advice)
-        "event_time": f"coalesce({_nonblank(quote('derived_tstamp'))}, {quote('collector_tstamp')})",
+        "event_time": (f"coalesce({_nonblank(quote('derived_tstamp'))}, "
+                       f"{quote('collector_tstamp')})"),
         "session_id": _nonblank(quote("domain_sessionid")),
         "platform": quote("platform"),
         "campaign_id": _nonblank(quote("mkt_campaign")),
