@@ -112,7 +112,9 @@ def derived_event_id(columns: tuple[str, ...]) -> str:
 def apply(con: duckdb.DuckDBPyConnection, entity: str, mapping: EntityMapping,
           columns: dict[str, str]) -> dict[str, str]:
     """Rewrite the staged rows (STAGED, whose columns are `columns`) into the contract's
-    columns; the rows as read stay in RAW. Returns the new staged columns. A file without
+    columns; the rows as read stay in RAW. STAGED becomes a view over RAW: the mapping is
+    computed inside the validation query that reads it, never written to a table first
+    (that write cost as much as the rest of a GA4 landing). Returns its columns. A file without
     a column the mapping requires raises LandingError naming the columns (the landing
     sets the file apart as unreadable)."""
     ent = ENTITIES[entity]
@@ -159,7 +161,7 @@ def apply(con: duckdb.DuckDBPyConnection, entity: str, mapping: EntityMapping,
     elif entity == "events" and mapping.derive_missing_ids:
         outer = (f"* replace (coalesce(event_id, {derived_event_id(tuple(exprs))}) "
                  "as event_id)")
-    con.execute(f"create or replace temp table {STAGED} as select {outer} from "
+    con.execute(f"create temp view {STAGED} as select {outer} from "
                 f"(select {inner} from {source})")
     return {name: str(kind) for name, kind in con.execute(
         f"select column_name, column_type from (describe {STAGED})").fetchall()

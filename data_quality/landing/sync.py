@@ -30,6 +30,7 @@ from data_quality.landing.read import (
     LandingFile,
     batches,
     discover_files,
+    drop_staged,
     fingerprint,
     quote,
     stat_of,
@@ -395,7 +396,8 @@ def sync_landing(
             con.execute("rollback")
             raise
         finally:
-            for temp in (STAGED, formats.RAW, "_validated", "_changed_keys", "_dup_keys"):
+            drop_staged(con)
+            for temp in (formats.RAW, "_validated", "_changed_keys", "_dup_keys"):
                 con.execute(f"drop table if exists {temp}")
     raise AssertionError("unreachable: every retry leaves out a file")
 
