@@ -7,6 +7,7 @@ values from this object; nothing else reads the YAML file.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -154,6 +155,41 @@ class FunnelConfig(_Strict):
         if self.retention_to_day < self.retention_from_day:
             raise ValueError("retention_to_day must not be below retention_from_day")
         return self
+
+
+class FunnelStep(_Strict):
+    """A funnel step: an event, optionally with property values it must carry."""
+
+    event: str
+    where: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("event")
+    @classmethod
+    def _plain(cls, name: str) -> str:
+        return _plain_name(name) or name
+
+    @field_validator("where")
+    @classmethod
+    def _plain_keys(cls, where: dict) -> dict:
+        for key in where:
+            _plain_name(key)
+        return where
+
+
+class NamedFunnel(_Strict):
+    """One configured funnel (docs/METRICS.md, "Funnels")."""
+
+    steps: list[str | FunnelStep] = Field(min_length=2, max_length=10)
+    within_hours: float = Field(default=24, gt=0, le=24 * 90,
+                                description="conversion window from the first step")
+    breakdowns: list[Literal["platform", "channel"]] = Field(default_factory=list)
+
+    def steps_as_dicts(self) -> list[dict[str, Any]]:
+        """The steps for dbt: each `where` value as the text JSON gives it (3, true)."""
+        return [{"event": s, "where": {}} if isinstance(s, str) else
+                {"event": s.event, "where": {k: v if isinstance(v, str) else json.dumps(v)
+                                             for k, v in s.where.items()}}
+                for s in self.steps]
 
 
 class ValueConfig(_Strict):
@@ -544,6 +580,8 @@ class UseropsConfig(_Strict):
     product_stage: ProductStageConfig = ProductStageConfig()
     channels: ChannelsConfig = ChannelsConfig()
     funnel: FunnelConfig = FunnelConfig()
+    funnels: dict[str, NamedFunnel] = Field(
+        default_factory=dict, description="named funnels of event steps (docs/METRICS.md)")
     value: ValueConfig = ValueConfig()
     rfm: RfmConfig = RfmConfig()
     churn: ChurnConfig = ChurnConfig()
@@ -569,6 +607,13 @@ class UseropsConfig(_Strict):
             raise ValueError(f"unknown IANA time zone {tz!r}") from exc
         return tz
 
+    @field_validator("funnels")
+    @classmethod
+    def _funnel_names(cls, funnels: dict[str, NamedFunnel]) -> dict[str, NamedFunnel]:
+        for name in funnels:
+            _plain_name(name)
+        return funnels
+
     @model_validator(mode="after")
     def _key_not_passive(self) -> UseropsConfig:
         overlap = set(self.activity.key_events or []) & set(self.activity.passive_events)
@@ -592,6 +637,10 @@ class UseropsConfig(_Strict):
             k: None for k in ("event", "order_id", "amount", "currency", "status")}
         return {
             **{f"orders_event_{k}": v for k, v in orders.items()},
+            "funnels": [{"name": name, "steps": f.steps_as_dicts(),
+                         "within_seconds": round(f.within_hours * 3600),
+                         "breakdowns": list(f.breakdowns)}
+                        for name, f in sorted(self.funnels.items())],
             "reporting_timezone": self.timezone,
             "key_events": a.key_events,
             "passive_events": self.passive_events(),

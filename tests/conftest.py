@@ -15,6 +15,9 @@ from orchestration.settings import Settings
 from sample_data.generator import GeneratorParams, generate, write_landing
 
 SMALL = GeneratorParams(users=400, days=30, seed=7, start=dt.date(2025, 1, 1))
+# the small run's configured funnel (the generator's key events, in a plausible order)
+SMALL_FUNNEL = {"steps": ["search", "view_item", "add_to_cart"], "within_hours": 2,
+                "breakdowns": ["platform", "channel"]}
 
 
 def write_config(folder: Path, landing: Path, /, **overrides) -> Path:
@@ -124,6 +127,9 @@ DAILY_TABLES = {
     "marts.fct_visitors_daily": "activity_date",
     "marts.fct_signups_daily": "activity_date, channel, signup_method",
     "marts.dim_identities": "anonymous_id",
+    "intermediate.int_funnel_progress": "funnel, grain, period_start, user_id, step_number",
+    "marts.fct_funnel_daily": "funnel, activity_date, breakdown, breakdown_value, step_number",
+    "marts.fct_funnel_weekly": "funnel, week_start, breakdown, breakdown_value, step_number",
 }
 
 
@@ -208,6 +214,7 @@ def small_landing(tmp_path_factory, small_data) -> Path:
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory, small_landing) -> Settings:
     """The small generated landing, run over all its days in one backfill run."""
-    settings = make_settings(tmp_path_factory.mktemp("wh_small"), small_landing)
+    settings = make_settings(tmp_path_factory.mktemp("wh_small"), small_landing,
+                             funnels={"discovery": SMALL_FUNNEL})
     run(settings, SMALL.start, SMALL.start + dt.timedelta(days=SMALL.days - 1))
     return settings

@@ -310,3 +310,26 @@ def lifecycle_daily(
                          "engagement_prev": prev})  # fmt: skip
             previous = stage
     return pd.DataFrame(rows)
+
+
+def funnel_daily(events: pd.DataFrame, steps: list[str], within: dt.timedelta
+                 ) -> dict[tuple[dt.date, int], int]:
+    """Users per (day entered, step reached) of a sequential funnel (docs/METRICS.md,
+    "Funnels"): a user enters on a day at their first event of step 1 that day; step k is
+    the first event of step k at or after step k - 1's, within `within` of entering."""
+    ev = events.assign(t=pd.to_datetime(events["event_time"], utc=True))
+    ev = ev[ev["event_name"].isin(steps)].sort_values("t")
+    out: dict[tuple[dt.date, int], int] = {}
+    for _, g in ev.groupby("user_id"):
+        firsts = g[g["event_name"] == steps[0]].groupby(g["t"].dt.date)["t"].min()
+        for day, entered in firsts.items():
+            t, reached = entered, 1
+            for name in steps[1:]:
+                later = g[(g["event_name"] == name) & (g["t"] >= t)
+                          & (g["t"] <= entered + within)]
+                if later.empty:
+                    break
+                t, reached = later["t"].iloc[0], reached + 1
+            for k in range(1, reached + 1):
+                out[(day, k)] = out.get((day, k), 0) + 1
+    return out

@@ -112,3 +112,14 @@ def test_a_trackers_bookkeeping_events_are_passive_with_its_export(tmp_path):
     assert native.config.dbt_vars()["passive_events"] == ["page_view", "app_open"]
     passive = segment.config.dbt_vars()["passive_events"]
     assert passive[:2] == ["page_view", "app_open"] and {"identify", "page"} <= set(passive)
+
+
+def test_a_funnel_needs_two_steps_and_plain_names():
+    with pytest.raises(ConfigError, match="funnels"):
+        parse_config({"funnels": {"f": {"steps": ["only_one"]}}}, "test")
+    with pytest.raises(ConfigError, match="not allowed"):
+        parse_config({"funnels": {"f": {"steps": ["a", {"event": "b", "where": {"x'y": 1}}]}}},
+                     "test")
+    ok = parse_config({"funnels": {"f": {"steps": ["a", {"event": "b", "where": {"n": 3}}]}}},
+                      "test")
+    assert ok.dbt_vars()["funnels"][0]["steps"][1] == {"event": "b", "where": {"n": "3"}}

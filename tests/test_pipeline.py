@@ -12,8 +12,16 @@ from benchmarks.warning_recall import warned_shares
 from orchestration.dbt.helpers import vars_arg
 from orchestration.dbt.project import MANIFEST, dbt_resource
 from sample_data.generator import GeneratorParams
-from tests.conftest import SMALL, generated_landing, make_settings, overall, read_table, run
-from tests.reference import active_user_days, active_users_daily, visits
+from tests.conftest import (
+    SMALL,
+    SMALL_FUNNEL,
+    generated_landing,
+    make_settings,
+    overall,
+    read_table,
+    run,
+)
+from tests.reference import active_user_days, active_users_daily, funnel_daily, visits
 
 pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
 
@@ -146,3 +154,18 @@ def test_churn_warnings_find_the_users_the_generator_made_churn(small_run, small
     shares = warned_shares(small_run.warehouse, small_data.truth)
     assert shares["stopping_users"] >= 20 and shares["alive_users"] >= 20, shares
     assert shares["stopping_warned_share"] > 2 * shares["alive_warned_share"], shares
+
+
+def test_a_configured_funnel_matches_the_reference_every_day(small_run, small_data):
+    got = read_table(small_run.warehouse, "marts.fct_funnel_daily", "activity_date, step_number",
+                     "funnel = 'discovery' and breakdown = 'all'")
+    ref = funnel_daily(small_data.events, SMALL_FUNNEL["steps"],
+                       dt.timedelta(hours=SMALL_FUNNEL["within_hours"]))
+    rows = {(pd.Timestamp(d).date(), int(k)): int(n) for d, k, n in
+            got[["activity_date", "step_number", "users"]].itertuples(index=False)}
+    assert {key: n for key, n in rows.items() if n} == ref
+    assert max(k for _, k in ref) == 3  # some users pass the whole funnel
+    # breakdowns add up to the overall row
+    by = read_table(small_run.warehouse, "marts.fct_funnel_daily", "activity_date",
+                    "funnel = 'discovery' and breakdown = 'platform' and step_number = 1")
+    assert by["users"].sum() == sum(n for (_, k), n in ref.items() if k == 1)

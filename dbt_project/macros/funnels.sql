@@ -1,0 +1,114 @@
+{#- SQL true when the event row `alias` is the funnel step `step` (its event name, and
+    each property in `where` equal to its value as text); names and values reach SQL only
+    as escaped literals. -#}
+{% macro funnel_step_matches(step, alias) -%}
+    {{ alias }}.event_name = {{ sql_string(step.event) }}
+    {%- for key, value in step['where'].items() %}
+    and {{ json_string(alias ~ '.properties', key) }} = {{ sql_string(value) }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The configured funnels' steps as rows: funnel, step_number, step (its event name). -#}
+{% macro funnel_steps_rows() -%}
+    {%- set rows = [] -%}
+    {%- for f in var('funnels') -%}
+        {%- for step in f.steps -%}
+            {%- do rows.append("select " ~ sql_string(f.name) ~ " as funnel, " ~ loop.index
+                ~ " as step_number, " ~ sql_string(step.event) ~ " as step") -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- if rows -%}
+        {{ rows | join(' union all ') }}
+    {%- else -%}
+        select cast(null as string) as funnel, 1 as step_number, cast(null as string) as step
+        where 1 = 0
+    {%- endif -%}
+{%- endmacro %}
+
+{#- fct_funnel_daily / fct_funnel_weekly: per period entered, funnel, breakdown and step,
+    the users who reached the step within the window, conversion from the previous step
+    and from the first, the median seconds from entering to the step, and whether every
+    entrant's window had elapsed on the snapshot day (docs/METRICS.md, "Funnels"). -#}
+{% macro funnel_table(grain) -%}
+{%- set by_platform = [] %}{% set by_channel = [] %}
+{%- for f in var('funnels') %}
+    {%- if 'platform' in f.breakdowns %}{% do by_platform.append(f.name) %}{% endif %}
+    {%- if 'channel' in f.breakdowns %}{% do by_channel.append(f.name) %}{% endif %}
+{%- endfor %}
+{%- set windows = [] %}
+{%- for f in var('funnels') %}
+    {%- do windows.append("when " ~ sql_string(f.name) ~ " then " ~ f.within_seconds) %}
+{%- endfor %}
+
+with progress as (
+    select * from {{ ref('int_funnel_progress') }} where grain = {{ sql_string(grain) }}
+),
+
+broken_down as (
+    select p.*, 'all' as breakdown, 'all' as breakdown_value from progress as p
+    {%- if by_platform %}
+    union all
+    select p.*, 'platform', coalesce(p.platform, 'unknown') from progress as p
+    where p.funnel in {{ sql_string_list(by_platform) }}
+    {%- endif %}
+    {%- if by_channel %}
+    union all
+    select p.*, 'channel', coalesce(c.channel, 'unknown')
+    from progress as p
+    left join {{ ref('int_user_cohorts') }} as c on p.user_id = c.user_id
+    where p.funnel in {{ sql_string_list(by_channel) }}
+    {%- endif %}
+),
+
+reached as (
+    select
+        funnel, period_start, breakdown, breakdown_value, step_number,
+        count(*) as users,
+        {{ median(seconds_between('entered_at', 'reached_at')) }} as median_seconds,
+        max(entered_at) as last_entered_at
+    from broken_down
+    group by funnel, period_start, breakdown, breakdown_value, step_number
+),
+
+spine as (
+    select r.funnel, r.period_start, r.breakdown, r.breakdown_value, r.last_entered_at,
+        s.step_number, s.step
+    from reached as r
+    inner join ({{ funnel_steps_rows() }}) as s on s.funnel = r.funnel
+    where r.step_number = 1
+),
+
+counted as (
+    select
+        s.funnel, s.period_start, s.breakdown, s.breakdown_value, s.step_number, s.step,
+        s.last_entered_at,
+        cast(coalesce(r.users, 0) as bigint) as users,
+        case when s.step_number > 1 then r.median_seconds end as median_seconds_to_step
+    from spine as s
+    left join reached as r
+        on r.funnel = s.funnel and r.period_start = s.period_start
+        and r.breakdown = s.breakdown and r.breakdown_value = s.breakdown_value
+        and r.step_number = s.step_number
+)
+
+select
+    funnel,
+    period_start as {{ 'activity_date' if grain == 'day' else 'week_start' }},
+    breakdown,
+    breakdown_value,
+    step_number,
+    step,
+    users,
+    case when step_number > 1 then cast(users as double) / nullif(lag(users) over (
+        partition by funnel, period_start, breakdown, breakdown_value order by step_number), 0)
+    end as conversion_from_previous,
+    cast(users as double) / nullif(first_value(users) over (
+        partition by funnel, period_start, breakdown, breakdown_value order by step_number), 0)
+        as conversion_from_first,
+    median_seconds_to_step,
+    {#- the last entrant's window has closed by the end of the snapshot day -#}
+    {{ dbt.dateadd('second', ('case funnel ' ~ windows | join(' ') ~ ' end') if windows else '0',
+                   'last_entered_at') }}
+        <= {{ dbt.dateadd('day', 1, 'cast(' ~ snapshot_date() ~ ' as timestamp)') }} as is_complete
+from counted
+{%- endmacro %}
