@@ -23,7 +23,10 @@ pytestmark = [pytest.mark.spark, pytest.mark.e2e]  # whole runs on Spark
 
 PARAMS = GeneratorParams(users=300, days=60, seed=11, start=dt.date(2025, 1, 1))
 # a short churn horizon, so 60 days train the supervised model on both engines
-CONFIG = {"churn": {"horizon_days": 14}, "incremental": {"lookback_days": 2}}
+# a funnel and (below) a visitor who identifies, so those models run on both engines
+CONFIG = {"churn": {"horizon_days": 14}, "incremental": {"lookback_days": 2},
+          "funnels": {"discovery": {"steps": ["search", "view_item", "add_to_cart"],
+                                    "within_hours": 2, "breakdowns": ["platform"]}}}
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
@@ -31,11 +34,14 @@ def engines(tmp_path_factory):
     landing, days = generated_landing(root, PARAMS)
     # a few bad rows, so the quarantine has something to carry to the lake
     first = pd.read_parquet(sorted((landing / "events").glob("*.parquet"))[0])
+    user = first["user_id"].iloc[0]
     pd.DataFrame({
-        "event_id": [first["event_id"].iloc[0], "bad-1", "bad-2"],
-        "user_id": [first["user_id"].iloc[0], "u1", ""],
-        "event_name": ["page_view", "page_view", "page_view"],
-        "event_time": [str(first["event_time"].iloc[0]), "not a time", "2025-01-05 10:00:00"],
+        "event_id": [first["event_id"].iloc[0], "bad-1", "bad-2", "visit-1", "visit-2"],
+        "user_id": [user, "u1", "", "", user],
+        "anonymous_id": [None, None, None, "anon-x", "anon-x"],
+        "event_name": ["page_view", "page_view", "page_view", "search", "identify"],
+        "event_time": [str(first["event_time"].iloc[0]), "not a time", "2025-01-05 10:00:00",
+                       "2025-01-06 10:00:00", "2025-01-06 10:05:00"],
     }).to_csv(landing / "events" / "redelivered.csv", index=False)
     duck = make_settings(root / "duckdb", landing, **CONFIG)
     spark = make_settings(root / "spark", landing, warehouse={"engine": "spark"}, **CONFIG)
