@@ -30,12 +30,15 @@ def epoch_time(sql: str, unit: str) -> tuple[str, str]:
     """A numeric time in `unit` since 1970 as TIMESTAMPTZ (NULL otherwise), and the SQL
     that is true when the value is there but no such number (unparseable_time)."""
     per_second = TIME_UNITS[unit]
-    num = f"try_cast(trim(cast({sql} as varchar)) as double)"
+    # straight from a number (Parquet's BIGINT) or text (a cast trims spaces); no detour
+    # through text for a typed column
+    num = f"try_cast({sql} as double)"
     ok = f"({num} is not null and isfinite({num}) and abs({num}) < {per_second} * 1e11)"
     value = (f"(case when {ok} then cast(make_timestamp(cast(round({num} * "
              f"{1_000_000 // per_second}) as bigint)) as timestamptz) end)")
     blank = f"nullif(trim(cast({sql} as varchar)), '') is null"
-    return value, f"(not ({blank}) and not {ok})"
+    # the text of a value is only looked at when it is not a valid time
+    return value, f"(case when {ok} then false else not ({blank}) end)"
 
 
 def json_path(column: str, path: str) -> str:
