@@ -130,6 +130,7 @@ DAILY_TABLES = {
     "intermediate.int_funnel_progress": "funnel, grain, period_start, user_id, step_number",
     "marts.fct_funnel_daily": "funnel, activity_date, breakdown, breakdown_value, step_number",
     "marts.fct_funnel_weekly": "funnel, week_start, breakdown, breakdown_value, step_number",
+    "marts.fct_event_transitions": "week_start, from_event, to_event",
 }
 
 
