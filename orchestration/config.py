@@ -92,6 +92,18 @@ class EngagementConfig(_Strict):
     anomaly_min_change: float = Field(
         default=0.2, ge=0, lt=1, description="and the day differs from the trailing median "
         "by at least this share of it: a statistically unusual but small move is no incident")
+    weights: dict[str, int] = Field(
+        default_factory=dict,
+        description="key event -> weight of a visit with it (the heaviest counts; others 1)")
+
+    @field_validator("weights")
+    @classmethod
+    def _plain_weights(cls, weights: dict[str, int]) -> dict[str, int]:
+        for name, weight in weights.items():
+            _plain_name(name)
+            if not 1 <= weight <= 100:
+                raise ValueError(f"weights.{name}: {weight} is not a whole number 1-100")
+        return weights
 
     @model_validator(mode="after")
     def _tiers_ordered(self) -> EngagementConfig:
@@ -656,6 +668,7 @@ class UseropsConfig(_Strict):
             "trend_min_history_days": e.trend_min_history_days,
             "anomaly_z": e.anomaly_z,
             "anomaly_min_change": e.anomaly_min_change,
+            "engagement_weights": dict(sorted(e.weights.items())),
             "experiment_engagement_days": self.experiments.engagement_days,
             **{f"lifecycle_{k}": v for k, v in self.lifecycle.model_dump().items()},
             **{f"stage_{k}": v for k, v in self.product_stage.model_dump().items()},

@@ -38,3 +38,16 @@
 {% macro tier_rank(tier) -%}
     case {{ tier }} when 'high' then 3 when 'mid' then 2 when 'low' then 1 else 0 end
 {%- endmacro %}
+
+{#- The weight of an event (engagement.weights; 1 when not listed): a visit counts in the
+    engagement index by its heaviest key event's weight. -#}
+{% macro event_weight(column) -%}
+    {%- set weights = var('engagement_weights') -%}
+    {%- if weights -%}
+        case {{ column }}
+        {%- for name, weight in weights.items() %} when {{ sql_string(name) }} then {{ weight | int }}{% endfor %}
+        else 1 end
+    {%- else -%}
+        1
+    {%- endif -%}
+{%- endmacro %}

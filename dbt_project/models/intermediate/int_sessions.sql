@@ -68,7 +68,10 @@ visits as (
         min(case when campaign_id is null then event_at end) as started_at_without_campaign,
         max(case when campaign_id is null then event_at end) as ended_at_without_campaign,
         min(campaign_id) as campaign_id,
-        cast(sum(case when event_name = {{ sql_string(var('page_view_event')) }} then 1 else 0 end) as bigint) as page_views
+        cast(sum(case when event_name = {{ sql_string(var('page_view_event')) }} then 1 else 0 end) as bigint) as page_views,
+        cast(max(case when is_key_event then {{ event_weight('event_name') }} end) as bigint) as engagement_weight,
+        cast(max(case when is_key_event and campaign_id is null then {{ event_weight('event_name') }} end) as bigint)
+            as engagement_weight_without_campaign
     from keyed
     group by user_id, activity_date, visit_key
 )
@@ -92,5 +95,7 @@ select
     ) as is_engaged_without_campaign,
     {#- added later: at the end, so older warehouses take them in place (nulls before) -#}
     campaign_id,
-    page_views
+    page_views,
+    engagement_weight,
+    engagement_weight_without_campaign
 from visits

@@ -21,6 +21,13 @@ with visits as (
         cast(sum(key_events) as bigint) as key_events,
         cast(sum(campaign_events) as bigint) as campaign_events,
         cast(sum(case when is_engaged_without_campaign then 1 else 0 end) as bigint) as engaged_visits_without_campaign,
+        {#- each engaged visit by its heaviest key event's weight (engagement.weights; a
+            visit built before weights existed weighs 1) -#}
+        cast(sum(case when is_engaged then coalesce(engagement_weight, 1) else 0 end) as bigint)
+            as weighted_engaged_visits,
+        cast(sum(case when is_engaged_without_campaign
+            then coalesce(engagement_weight_without_campaign, 1) else 0 end) as bigint)
+            as weighted_engaged_visits_without_campaign,
         min(platform) as platform
     from {{ ref('int_sessions') }}
     where {{ in_run_window('activity_date') }}
@@ -52,6 +59,8 @@ joined as (
         coalesce(v.bounced_visits, 0) as bounced_visits,
         coalesce(v.engaged_visits, 0) as engaged_visits,
         coalesce(v.engaged_visits_without_campaign, 0) as engaged_visits_without_campaign,
+        coalesce(v.weighted_engaged_visits, 0) as weighted_engaged_visits,
+        coalesce(v.weighted_engaged_visits_without_campaign, 0) as weighted_engaged_visits_without_campaign,
         coalesce(v.events, 0) as events,
         coalesce(v.key_events, 0) as key_events,
         coalesce(v.campaign_events, 0) as campaign_events,
@@ -63,14 +72,15 @@ joined as (
         on v.user_id = o.user_id and v.activity_date = o.activity_date
 )
 
-{#- Engagement units: engaged visits; for orders-only data, purchase days. -#}
+{#- Engagement units: engaged visits, each by its weight (1 unless engagement.weights says
+    otherwise); for orders-only data, purchase days. -#}
 select
     joined.*,
     case when mode.uses_events then engaged_visits > 0 else paid_orders > 0 end as is_active,
     visits > 0 and bounced_visits = visits as is_bounced_only,
-    case when mode.uses_events then engaged_visits
+    case when mode.uses_events then weighted_engaged_visits
         when paid_orders > 0 then 1 else 0 end as engagement_units,
-    case when mode.uses_events then engaged_visits_without_campaign
+    case when mode.uses_events then weighted_engaged_visits_without_campaign
         when paid_orders > 0 then 1 else 0 end as engagement_units_without_campaign
 from joined
 cross join mode
