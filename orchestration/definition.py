@@ -41,6 +41,7 @@ HISTORY: dict[str, str] = {
     "trend_min_history_days": "engagement.trend_min_history_days",
     "anomaly_z": "engagement.anomaly_z",
     "anomaly_min_change": "engagement.anomaly_min_change",
+    "engagement_weights": "engagement.weights",
     "lifecycle_churn_days": "lifecycle.churn_days",
     "churn_horizon_days": "churn.horizon_days",
     "churn_snapshot_every_days": "churn.snapshot_every_days",
@@ -48,6 +49,12 @@ HISTORY: dict[str, str] = {
     "rfm_frequency_event": "rfm.frequency_event",
     "rfm_monetary_event": "rfm.monetary_event",
     "rfm_monetary_property": "rfm.monetary_property",
+    # orders recorded as events feed the user-days through stg_app__orders
+    "orders_event_event": "orders.from_events.event",
+    "orders_event_order_id": "orders.from_events.order_id",
+    "orders_event_amount": "orders.from_events.amount",
+    "orders_event_currency": "orders.from_events.currency",
+    "orders_event_status": "orders.from_events.status",
 }
 CHANGES_TABLE = "marts.fct_definition_changes"
 CHANGE_COLUMNS = {"changed_on": "DATE", "setting": "VARCHAR", "old_value": "VARCHAR",
