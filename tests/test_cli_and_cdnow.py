@@ -78,7 +78,7 @@ def test_an_empty_landing_is_one_line_that_says_what_to_do(tmp_path, capsys):
     cfg = write_config(tmp_path, tmp_path / "land")
     assert main(["run", "--config", str(cfg), "-q"]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "holding .parquet, .csv or .jsonl files" in err
+    assert len(err.splitlines()) == 1 and "holding .parquet, .csv, .tsv or .jsonl files" in err
     assert "Traceback" not in err and "--verbose" not in err  # an expected error, explained
 
 
