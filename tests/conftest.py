@@ -15,7 +15,8 @@ from orchestration.settings import Settings
 from sample_data.generator import GeneratorParams, generate, write_landing
 
 SMALL = GeneratorParams(users=400, days=30, seed=7, start=dt.date(2025, 1, 1))
-# the small run's configured funnel (the generator's key events, in a plausible order)
+# every test run's configured funnel (the generator's key events, in a plausible order),
+# so that runs compared table by table all build it
 SMALL_FUNNEL = {"steps": ["search", "view_item", "add_to_cart"], "within_hours": 2,
                 "breakdowns": ["platform", "channel"]}
 
@@ -32,6 +33,7 @@ def write_config(folder: Path, landing: Path, /, **overrides) -> Path:
         "schedule": {"enabled": False},
         # the tests write their landing a moment before they run it
         "landing": {"settle_seconds": 0},
+        "funnels": {"discovery": SMALL_FUNNEL},
     }
     for key, value in overrides.items():
         if isinstance(value, dict):
@@ -215,7 +217,6 @@ def small_landing(tmp_path_factory, small_data) -> Path:
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory, small_landing) -> Settings:
     """The small generated landing, run over all its days in one backfill run."""
-    settings = make_settings(tmp_path_factory.mktemp("wh_small"), small_landing,
-                             funnels={"discovery": SMALL_FUNNEL})
+    settings = make_settings(tmp_path_factory.mktemp("wh_small"), small_landing)
     run(settings, SMALL.start, SMALL.start + dt.timedelta(days=SMALL.days - 1))
     return settings
