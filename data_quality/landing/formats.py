@@ -21,7 +21,7 @@ from data_quality.contract import ENTITIES
 from data_quality.landing.read import FILE, ROW, STAGED, LandingError, quote
 from data_quality.landing.validate import REJECT
 
-RAW = "_landing_raw"  # the staged rows as the file had them, for the quarantine's record
+MAPPED = "_landing_mapped"  # a view: the staged rows (STAGED, as read) in the contract's columns
 TIME_UNITS = {"seconds": 1, "milliseconds": 1_000, "microseconds": 1_000_000}
 DERIVED_ID_PREFIX = "c_"  # an event id derived from the row's content
 
@@ -115,9 +115,10 @@ def derived_event_id(columns: tuple[str, ...]) -> str:
 def apply(con: duckdb.DuckDBPyConnection, entity: str, mapping: EntityMapping,
           columns: dict[str, str]) -> dict[str, str]:
     """Rewrite the staged rows (STAGED, whose columns are `columns`) into the contract's
-    columns; the rows as read stay in RAW. STAGED becomes a view over RAW: the mapping is
-    computed inside the validation query that reads it, never written to a table first
-    (that write cost as much as the rest of a GA4 landing). Returns its columns. A file without
+    columns: the view MAPPED over STAGED, whose rows stay as read (for the quarantine's
+    record). The mapping is computed inside the validation query that reads the view,
+    never written to a table first (that write cost as much as the rest of a GA4
+    landing). Returns the view's columns. A file without
     a column the mapping requires raises LandingError naming the columns (the landing
     sets the file apart as unreadable)."""
     ent = ENTITIES[entity]
@@ -125,8 +126,6 @@ def apply(con: duckdb.DuckDBPyConnection, entity: str, mapping: EntityMapping,
     if missing:
         raise LandingError(f"lacks the column(s) the {entity} mapping reads: "
                            f"{', '.join(missing)} (it has: {', '.join(sorted(columns))})")
-    con.execute(f"drop table if exists {RAW}")
-    con.execute(f"alter table {STAGED} rename to {RAW}")  # kept as read, not copied
     exprs = dict(mapping.columns)
     for name in ent.column_names:  # contract columns the file has under their own name
         if name not in exprs and name in columns and name not in mapping.reads:
@@ -153,8 +152,10 @@ def apply(con: duckdb.DuckDBPyConnection, entity: str, mapping: EntityMapping,
     absent = [(f"(case when false then from_json('null', {_literal(mapping.typed[c])}) end)"
                if c in mapping.typed else "cast(null as varchar)") + f" as {quote(c)}"
               for c in mapping.reads if c not in columns]
-    source = (f"(select * {'replace (' + ', '.join(replaced) + ')' if replaced else ''}"
-              f"{''.join(', ' + a for a in absent)} from {RAW})") if replaced or absent else RAW
+    source = STAGED
+    if replaced or absent:
+        source = (f"(select * {'replace (' + ', '.join(replaced) + ')' if replaced else ''}"
+                  f"{''.join(', ' + a for a in absent)} from {STAGED})")
     inner = ", ".join([FILE, ROW, *(f"{sql} as {quote(name)}" for name, sql in exprs.items()),
                        *(quote(c) for c in kept), *flags])
     # the derived id reads the mapped columns, each computed once
@@ -164,8 +165,8 @@ def apply(con: duckdb.DuckDBPyConnection, entity: str, mapping: EntityMapping,
     elif entity == "events" and mapping.derive_missing_ids:
         outer = (f"* replace (coalesce(event_id, {derived_event_id(tuple(exprs))}) "
                  "as event_id)")
-    con.execute(f"create temp view {STAGED} as select {outer} from "
+    con.execute(f"create or replace temp view {MAPPED} as select {outer} from "
                 f"(select {inner} from {source})")
     return {name: str(kind) for name, kind in con.execute(
-        f"select column_name, column_type from (describe {STAGED})").fetchall()
+        f"select column_name, column_type from (describe {MAPPED})").fetchall()
         if name not in (FILE, ROW)}

@@ -34,8 +34,7 @@ SUFFIXES = {
     ".json": "jsonl",
 }
 COMPRESSED = ".gz"  # text files as the trackers' exports write them: events.json.gz
-# temp table (a view once mapped): _source_file, _source_row (1-based), the file's columns
-STAGED = "_landing_in"
+STAGED = "_landing_in"  # temp table: _source_file, _source_row (1-based), the file's columns
 FILE = "_source_file"
 ROW = "_source_row"
 
@@ -275,17 +274,7 @@ def _parquet_signature(con: duckdb.DuckDBPyConnection, f: LandingFile) -> tuple:
         probe.close()
 
 
-def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop STAGED: a table as read, or the view a mapping puts over it (formats.apply)."""
-    kind = con.execute("select table_type from information_schema.tables where "
-                       "table_name = ? and table_schema = 'main' and table_catalog = 'temp'",
-                       [STAGED]).fetchone()
-    if kind is not None:
-        con.execute(f"drop {'view' if kind[0] == 'VIEW' else 'table'} {STAGED}")
-
-
 def _stage_parquet(con: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> None:
-    drop_staged(con)
     con.execute("create or replace temp table _landing_names (path varchar, source varchar)")
     con.executemany("insert into _landing_names values (?, ?)",
                     [(str(f.path), f.source) for f in files])
@@ -303,7 +292,6 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, files: list[LandingFile]) -> 
 
 
 def _stage_frames(con: duckdb.DuckDBPyConnection, frames: list[tuple[str, pd.DataFrame]]) -> None:
-    drop_staged(con)
     parts = []
     for source, df in frames:
         frame = df.astype(object).where(df.notna(), None)

@@ -30,7 +30,6 @@ from data_quality.landing.read import (
     LandingFile,
     batches,
     discover_files,
-    drop_staged,
     fingerprint,
     quote,
     stat_of,
@@ -231,15 +230,15 @@ def _land_files(con: duckdb.DuckDBPyConnection, ent: Entity, files: list[Landing
             if not alone:  # no one file is to blame
                 raise
             raise _Retry(unreadable={f.source: reason for f, reason in alone}) from None
-        raw, raw_columns = STAGED, columns
+        raw, raw_columns, rows_from = STAGED, columns, STAGED
         if not mapping.is_identity or (ent.name == "events" and "event_id" not in columns):
             try:
                 columns = formats.apply(con, ent.name, mapping, columns)
             except LandingError as exc:
                 raise _Retry(unreadable={f.source: str(exc) for f in batch.files}) from None
-            raw = formats.RAW
+            rows_from = formats.MAPPED
         con.execute(f"create or replace temp table _validated as "
-                    f"{validation_sql(ent, columns, rules)}")
+                    f"{validation_sql(ent, columns, rules, rows_from)}")
         con.execute(
             f"insert into {table} (source_file, source_row, {names}, extra, run_id, "
             f"is_duplicate) select {FILE}, {ROW}, {names}, extra, ?, false from _validated "
@@ -396,8 +395,8 @@ def sync_landing(
             con.execute("rollback")
             raise
         finally:
-            drop_staged(con)
-            for temp in (formats.RAW, "_validated", "_changed_keys", "_dup_keys"):
+            con.execute(f"drop view if exists {formats.MAPPED}")
+            for temp in (STAGED, "_validated", "_changed_keys", "_dup_keys"):
                 con.execute(f"drop table if exists {temp}")
     raise AssertionError("unreachable: every retry leaves out a file")
 
@@ -539,7 +538,8 @@ def landing_time_range(landing: Path, files: FileRules | None = None,
                                 columns = formats.apply(con, entity, mapping, columns)
                         if column not in columns:
                             continue
-                        source = f"read_parquet({literal(str(path))})" if parquet else STAGED
+                        source = (f"read_parquet({literal(str(path))})" if parquet else
+                                  STAGED if mapping.is_identity else formats.MAPPED)
                         span = _range_of(con, column, columns[column], source)
                 except (LandingError, duckdb.Error):
                     continue
@@ -578,7 +578,8 @@ def _mapped_parquet_range(con: duckdb.DuckDBPyConnection, path: Path, entity: st
     if not groups:
         return None
     columns = formats.apply(con, entity, mapping, groups[0].stage(con))
-    return _range_of(con, column, columns[column], STAGED) if column in columns else None
+    return (_range_of(con, column, columns[column], formats.MAPPED) if column in columns
+            else None)
 
 
 def _parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:

@@ -148,9 +148,11 @@ def _json_object(names: list[str], values: list[str]) -> str:
             + ")) as varchar)")
 
 
-def validation_sql(entity: Entity, columns: dict[str, str], rules: ValidationRules) -> str:
-    """SELECT over the staged rows: _source_file, _source_row, the contract's columns
-    typed, extra, and _reason and _column (NULL for a valid row)."""
+def validation_sql(entity: Entity, columns: dict[str, str], rules: ValidationRules,
+                   source: str = STAGED) -> str:
+    """SELECT over the staged rows (`source`: STAGED, or the view of a mapping over them):
+    _source_file, _source_row, the contract's columns typed, extra, and _reason and
+    _column (NULL for a valid row)."""
     # a mapped file (formats.py) marks the rows its mapping rejects, first
     flagged = [c for c in columns if c.startswith(REJECT)]
     conditions: list[tuple[str, str, str]] = [
@@ -173,7 +175,7 @@ def validation_sql(entity: Entity, columns: dict[str, str], rules: ValidationRul
         return (f"select {FILE}, {ROW}, {', '.join(values)}, "
                 f"{_json_object(extra, [quote(c) for c in extra])} as extra, "
                 f"cast(null as varchar) as _reason, cast(null as varchar) as _column "
-                f"from {STAGED}")
+                f"from {source}")
     # one CASE finds the first failing check; its number picks the reason and the column
     # (two CASEs evaluated every condition twice)
     check = ("case " + " ".join(f"when {c} then {i}" for i, (c, _, _) in
@@ -185,7 +187,7 @@ def validation_sql(entity: Entity, columns: dict[str, str], rules: ValidationRul
         f"[{names}][_check] as _column from ("
         f"select {FILE}, {ROW}, {', '.join(values)}, "
         f"{_json_object(extra, [quote(c) for c in extra])} as extra, {check} as _check "
-        f"from {STAGED})"
+        f"from {source})"
     )
 
 
