@@ -8,6 +8,7 @@ incidents (no campaigns either) and one with five injected incidents:
   day 100  outage          almost nobody can use the product
   day 115  bounce spike    most visits bounce
   day 130  erratic channel paid_search signups come in bursts from then on
+  day 140  funnel break    for 14 days, 60 % of android's add_to_cart events are lost
   day 150  churn burst     a third of the users alive that day leave for good
   day 170  campaign day    a campaign brings most of the day's engaged visits
 
@@ -54,6 +55,7 @@ INCIDENTS = (
     Incident("outage", 100, "outage_day", ("engagement_anomaly",), 1),
     Incident("bounce spike", 115, "bounce_spike_day", ("bounced_only_spike",), 1),
     Incident("erratic channel", 130, "erratic_channel_day", ("channel_unstable",), 28),
+    Incident("funnel break", 140, "funnel_break_day", ("funnel_conversion_drop",), 7),
     # by the churn standard the burst shows churn_days (30) after it; the period alerts
     # of growth accounting within two weeks
     Incident("churn burst", 150, "churn_burst_day",
@@ -61,7 +63,11 @@ INCIDENTS = (
     Incident("campaign day", 170, "spike_day", ("campaign_heavy_day",), 1),
 )
 MEASURED = ("decline_rule", "quick_ratio_low", "net_growth_negative", "channel_unstable",
-            "bounced_only_spike", "campaign_heavy_day", "engagement_anomaly")
+            "bounced_only_spike", "campaign_heavy_day", "engagement_anomaly",
+            "funnel_conversion_drop")
+# the funnel the landings configure (the generator's key events, in a plausible order)
+FUNNEL = ("funnels:\n  discovery:\n    steps: [search, view_item, add_to_cart]\n"
+          "    within_hours: 2\n    breakdowns: [platform, channel]\n")
 USERS = {"steady": 4000, "growing": 4000, "sparse": 6000}
 
 
@@ -83,7 +89,8 @@ def build(shape: str, seed: int, incidents: bool, root: Path):
     config = root / "userops.yaml"
     config.write_text(f"paths:\n  landing: {root / 'landing'}\n"
                       f"  warehouse: {root / 'warehouse.duckdb'}\n"
-                      "schedule:\n  enabled: false\nlanding:\n  settle_seconds: 0\n")
+                      "schedule:\n  enabled: false\nlanding:\n  settle_seconds: 0\n"
+                      + FUNNEL)
     settings = Settings.build(config)
     run_pipeline(settings, START, _day(DAYS - 1), log_level="ERROR", models_only=True)
     return settings
@@ -92,7 +99,8 @@ def build(shape: str, seed: int, incidents: bool, root: Path):
 def judge(settings, first: dt.date, last: dt.date) -> pd.DataFrame:
     """Every firing (alert_date, alert, subject) of the measured alerts on first..last."""
     from models import alerts as rules
-    from orchestration.model_settings import alert_thresholds
+    from models.funnel_alert import funnel_drop_alerts
+    from orchestration.model_settings import alert_thresholds, funnel_drop_settings, funnel_lags
     from orchestration.resources import warehouse_for
 
     t = alert_thresholds(settings.config)
@@ -112,7 +120,12 @@ def judge(settings, first: dt.date, last: dt.date) -> pd.DataFrame:
         "from intermediate.int_user_days group by activity_date order by activity_date")
     trend = wh.query("select activity_date from marts.fct_engagement_trend "
                      "where is_anomaly and activity_date between ? and ?", [first, last])
-    firings = [*rules.decline_alerts(flow, grain, first, last, t),
+    funnel = wh.query(
+        "select funnel, activity_date, breakdown, breakdown_value, step_number, step, users "
+        "from marts.fct_funnel_daily")
+    firings = [*funnel_drop_alerts(funnel, funnel_lags(settings.config), first, last,
+                                   funnel_drop_settings(settings.config)),
+               *rules.decline_alerts(flow, grain, first, last, t),
                *rules.growth_alerts(growth, grain, first, last, t),
                *rules.bounced_only_alerts(daily, first, last, t),
                *rules.campaign_alerts(days, first, last, t)]
@@ -148,6 +161,9 @@ def measure(shape: str, seed: int, root: Path) -> dict:
             "false_episodes_per_100": round(100 * int((eps["alert"] == alert).sum()) / span, 2)}
     noisy = build(shape, seed, True, root / "incidents")
     fired = judge(noisy, first, last)
+    for alert in MEASURED:  # firings with the incidents, for comparison
+        out["alerts"][alert]["incident_days_per_100"] = round(
+            100 * int((fired["alert"] == alert).sum()) / span, 2)
     for inc in INCIDENTS:
         begin = _day(inc.day)
         hits = fired[fired["alert"].isin(inc.alerts) & (fired["alert_date"] >= begin)
@@ -169,11 +185,13 @@ def report(results: list[dict]) -> str:
     lines = []
     for r in results:
         lines.append(f"\n{r['shape']} (seed {r['seed']}, days judged {r['days_judged']})")
-        lines.append(f"  {'alert':<22}{'false days/100':>16}{'false episodes/100':>20}")
+        lines.append(f"  {'alert':<22}{'false days/100':>16}{'false episodes/100':>20}"
+                     f"{'days/100 with incidents':>25}")
         for alert, v in r["alerts"].items():
             mark = "" if v["false_episodes_per_100"] <= 1 else "   > 1"
             lines.append(f"  {alert:<22}{v['false_days_per_100']:>16.2f}"
-                         f"{v['false_episodes_per_100']:>20.2f}{mark}")
+                         f"{v['false_episodes_per_100']:>20.2f}"
+                         f"{v.get('incident_days_per_100', float('nan')):>25.2f}{mark}")
         for i in r["incidents"]:
             got = (f"caught by {i['by']} after {i['days_to_fire']} d" if i["caught"]
                    else "MISSED")

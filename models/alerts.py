@@ -31,6 +31,8 @@ ALERTS: dict[str, str] = {
     "bounced_only_spike": "spike in bounced-only (pseudo-active) users",
     "campaign_heavy_day": "most engaged visits of the day came from campaign traffic",
     "action_not_working": "a worklist action measured against its holdout: no effect or harmful",
+    "funnel_conversion_drop": "a funnel step's conversion fell significantly below its own "
+                              "trailing baseline (per funnel, step and breakdown value)",
 }
 
 

@@ -337,6 +337,7 @@ class WarningsConfig(_Strict):
 AlertName = Literal[
     "decline_rule", "quick_ratio_low", "net_growth_negative", "channel_unstable",
     "high_risk_share_jump", "bounced_only_spike", "campaign_heavy_day", "action_not_working",
+    "funnel_conversion_drop",
 ]
 
 
@@ -366,6 +367,21 @@ class AlertsConfig(_Strict):
     channel_compare_days: int = Field(
         default=7, ge=1, description="channel_unstable: the CV compared with this many days "
         "before")
+    funnel_recent_days: int = Field(
+        default=7, ge=1, le=60, description="funnel_conversion_drop: a step's conversion "
+        "among the users who entered on this many days (the latest whose window has closed)")
+    funnel_baseline_days: int = Field(
+        default=28, ge=2, le=365, description="... against the entry days before them")
+    funnel_min_users: int = Field(
+        default=100, ge=1, description="... each window holding at least this many users at "
+        "the previous step, per funnel, step and breakdown value")
+    funnel_drop_p: float = Field(
+        default=0.001, gt=0, lt=1, description="... a one-sided two-proportion test (its "
+        "variance widened by the baseline days' overdispersion) below this p-value, divided "
+        "by the number of cells judged that day (Bonferroni)")
+    funnel_min_relative_drop: float = Field(
+        default=0.1, ge=0, lt=1, description="... and a fall of at least this share of the "
+        "baseline conversion (0.1: 40 % to 36 % or lower)")
     blocking: list[AlertName] = Field(
         default_factory=list, description="alerts that stop the publish (default: WARN only)")
     webhook_env: str = Field(

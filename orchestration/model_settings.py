@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from models import alerts as rules
 from models import challengers, churn
+from models.funnel_alert import FunnelDropSettings, lag_days
 from models.loop import LoopSettings
 from orchestration.config import UseropsConfig
 
@@ -29,6 +30,19 @@ def alert_thresholds(config: UseropsConfig) -> rules.AlertThresholds:
         channel_compare_days=config.alerts.channel_compare_days,
         channel_dispersion_p=config.alerts.channel_dispersion_p,
     )
+
+
+def funnel_drop_settings(config: UseropsConfig) -> FunnelDropSettings:
+    a = config.alerts
+    return FunnelDropSettings(
+        recent_days=a.funnel_recent_days, baseline_days=a.funnel_baseline_days,
+        min_users=a.funnel_min_users, p_value=a.funnel_drop_p,
+        min_relative_drop=a.funnel_min_relative_drop)
+
+
+def funnel_lags(config: UseropsConfig) -> dict[str, int]:
+    """Each funnel's days until its entrants' windows have closed (models/funnel_alert)."""
+    return {name: lag_days(f.within_hours) for name, f in config.funnels.items()}
 
 
 def churn_settings(config: UseropsConfig) -> churn.ChurnSettings:

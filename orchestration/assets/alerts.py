@@ -29,10 +29,11 @@ from dagster import (
 )
 
 from models import alerts as rules
+from models.funnel_alert import funnel_drop_alerts
 from orchestration.assets.loop import OUTCOMES_KEY, OUTCOMES_TABLE
 from orchestration.assets.value import RUNS_KEY
 from orchestration.dbt.helpers import RUN_WINDOW_TABLE
-from orchestration.model_settings import alert_thresholds
+from orchestration.model_settings import alert_thresholds, funnel_drop_settings, funnel_lags
 from orchestration.notify import post_alert
 from orchestration.resources import WAREHOUSE_POOL, python_kinds
 from orchestration.settings import Settings
@@ -103,7 +104,15 @@ def evaluate(warehouse: Warehouse, settings: Settings) -> tuple[list[rules.Firin
         f"select * from {OUTCOMES_TABLE} where cohort_week is null and channel = 'all' "
         "and outcome_days = ?", [settings.config.loop.outcome_days[0]]) \
         if warehouse.exists(OUTCOMES_TABLE) else pd.DataFrame(columns=["verdict"])
+    drop, lags = funnel_drop_settings(settings.config), funnel_lags(settings.config)
+    funnel_from = first - dt.timedelta(
+        days=max(lags.values(), default=1) + drop.recent_days + drop.baseline_days)
+    funnel_days = warehouse.query(
+        "select funnel, activity_date, breakdown, breakdown_value, step_number, step, users "
+        "from marts.fct_funnel_daily where activity_date between ? and ?",
+        [funnel_from, last])
     firings = [
+        *funnel_drop_alerts(funnel_days, lags, first, last, drop),
         *rules.decline_alerts(flow, grain, first, last, t),
         *rules.growth_alerts(growth, grain, first, last, t),
         *rules.action_alerts(outcomes, last),
@@ -252,7 +261,8 @@ def build_alerts_asset(settings: Settings):
             AssetKey(["marts", "fct_user_base_flow"]),
             AssetKey(["marts", "fct_active_users_daily"]),
             AssetKey(["intermediate", "int_user_cohorts"]),
-            AssetKey(["intermediate", "int_user_days"]), RUNS_KEY, OUTCOMES_KEY]
+            AssetKey(["intermediate", "int_user_days"]),
+            AssetKey(["marts", "fct_funnel_daily"]), RUNS_KEY, OUTCOMES_KEY]
 
     @multi_asset(
         specs=[
