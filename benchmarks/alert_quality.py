@@ -8,7 +8,7 @@ incidents (no campaigns either) and one with five injected incidents:
   day 100  outage          almost nobody can use the product
   day 115  bounce spike    most visits bounce
   day 130  erratic channel paid_search signups come in bursts from then on
-  day 140  funnel break    for 14 days, 60 % of android's add_to_cart events are lost
+  day 140  funnel break    for 14 days, 60 % of android's view_item events are lost
   day 150  churn burst     a third of the users alive that day leave for good
   day 170  campaign day    a campaign brings most of the day's engaged visits
 

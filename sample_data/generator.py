@@ -84,11 +84,12 @@ class GeneratorParams:
     churn_burst_day: int | None = None
     erratic_channel_day: int | None = None
     # A funnel break (benchmarks/alert_quality.py): from funnel_break_day, for
-    # funnel_break_days, this share of one platform's add_to_cart events is lost (a broken
-    # button on one app), drawn from its own stream so every other row stays as without it.
+    # funnel_break_days, this share of one platform's view_item events is lost (the item
+    # page fails on one app), drawn from its own stream so every other row stays as without.
     funnel_break_day: int | None = None
     funnel_break_days: int = 14
     funnel_break_platform: str = "android"
+    funnel_break_event: str = "view_item"
     funnel_break_share: float = 0.6
 
 
@@ -245,7 +246,7 @@ def _day_events(
     names = np.where(bounced_key, "search", names)
     if p.funnel_break_day is not None and 0 <= day - p.funnel_break_day < p.funnel_break_days:
         lost = np.random.default_rng([p.seed, day, 20]).random(ne) < p.funnel_break_share
-        lost &= (names == "add_to_cart") & (plat[e_sess] == p.funnel_break_platform)
+        lost &= (names == p.funnel_break_event) & (plat[e_sess] == p.funnel_break_platform)
         names = np.where(lost, "page_view", names)
     day_start = pd.Timestamp(p.start, tz="UTC") + pd.Timedelta(days=day)
     start_us = day_start.value // 1000

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # long enough for every section to have data: a complete signup month, churn labels
 PARAMS = GeneratorParams(users=300, days=70, seed=5, start=dt.date(2025, 1, 1))
 CHART_SECTIONS = ("active", "sources", "tiers", "growth", "retention", "lifecycle",
-                  "channels", "funnel", "revenue", "rfm", "churn", "loop")
+                  "channels", "funnel", "funnels", "paths", "revenue", "rfm", "churn", "loop")
 
 
 def _chromium() -> str:
@@ -157,6 +157,22 @@ def test_numbers_on_the_page_equal_the_tables(rendered, report_run):
     (stage,) = _serving_value(serving, "select product_stage from marts.fct_product_stage "
                                        "where is_complete order by month_start desc limit 1")
     assert m["product_stage"] == stage
+    # the configured funnel over its latest 7 closed entry days, and the paths after its
+    # first step in the latest week
+    entered, reached = _serving_value(serving, """
+        select sum(users) filter (where step_number = 1), sum(users) filter (where step_number = 3)
+        from marts.fct_funnel_daily where funnel = 'discovery' and breakdown = 'all'
+          and activity_date > (select max(activity_date) - 7 from marts.fct_funnel_daily
+                               where is_complete)
+          and activity_date <= (select max(activity_date) from marts.fct_funnel_daily
+                                where is_complete)""")
+    assert _number(m["funnel_discovery_entered"]) == entered > 0
+    assert _number(m["funnel_discovery_converted"]) == reached
+    (ended,) = _serving_value(serving, """
+        select sum(transitions) filter (where to_event = '(visit ended)') / sum(transitions)
+        from marts.fct_event_transitions where from_event = 'search'
+          and week_start = (select max(week_start) from marts.fct_event_transitions)""")
+    assert _number(m["after_search_ended_share"]) == round(ended, 3)
     # the failed checks (here a WARN of a degenerate fit) are counted at the top
     checks = json.loads((latest_run_dir(serving) / CHECKS_FILE).read_text())
     failed = [c for c in checks if not c["passed"]]

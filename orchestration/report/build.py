@@ -32,6 +32,8 @@ Read = Callable[[str], pd.DataFrame]
 CHECKS_FILE = "checks.json"
 TIERS = ("high", "mid", "low")
 STAGES = ("new", "growing", "mature", "declining", "reactivated", "churned")
+FUNNEL_DAYS = 7  # the funnels section's entry days
+PATH_STARTS, PATH_NEXT = 4, 6  # the paths section: events it starts from, next events kept
 BANDS = {"low": "#4c9f70", "medium": "#e0a030", "high": "#d0453a", "churned": "#888888"}
 
 
@@ -362,6 +364,93 @@ class Report:
             s.how += " " + self.t("funnel_incomplete")
         return s
 
+    def funnels(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("funnels")
+        s.how = self.t("funnels_how", days=FUNNEL_DAYS)
+        # each funnel's latest FUNNEL_DAYS entry days whose every window has closed
+        df = self.frame("fct_funnel_daily", f"""
+            with closed as (
+                select funnel, max(activity_date) as last_day from marts.fct_funnel_daily
+                where is_complete group by funnel)
+            select f.funnel, f.breakdown, f.breakdown_value, f.step_number, f.step,
+                   cast(sum(f.users) as bigint) as users, min(f.activity_date) as first_day,
+                   max(f.activity_date) as last_day
+            from marts.fct_funnel_daily as f inner join closed as c on c.funnel = f.funnel
+            where f.activity_date > c.last_day - {FUNNEL_DAYS} and f.activity_date <= c.last_day
+            group by all order by f.funnel, f.breakdown, f.breakdown_value, f.step_number""")
+        if df.empty:
+            s.empty = self.t("no_funnels")
+            return s
+        overall = df[df["breakdown"] == "all"]
+        for n, (name, steps) in enumerate(overall.groupby("funnel", sort=True)):
+            fig = go.Figure(go.Funnel(y=steps["step"], x=steps["users"],
+                                      textinfo="value+percent previous"))
+            fig.update_layout(title={"text": f"{name} ({_fmt(steps['first_day'].min())} .. "
+                                             f"{_fmt(steps['last_day'].max())})"})
+            s.charts.append(_figure_html(fig, "funnels", n))
+            s.metrics[f"funnel_{name}_entered"] = int(steps["users"].iloc[0])
+            s.metrics[f"funnel_{name}_converted"] = int(steps["users"].iloc[-1])
+        ends = df.groupby(["funnel", "breakdown", "breakdown_value"], sort=True).agg(
+            entered=("users", "first"), converted=("users", "last")).reset_index()
+        ends["conversion"] = [f"{c / e:.1%}" if e else "n/a"
+                              for e, c in zip(ends["entered"], ends["converted"], strict=True)]
+        s.tables.append(_table(ends, ["funnel", self.t("breakdown"), self.t("value"),
+                                      self.t("entered"), self.t("converted"),
+                                      self.t("conversion")]))
+        return s
+
+    def paths(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("paths")
+        week = self.frame("fct_event_transitions",
+                          "select max(week_start) as week from marts.fct_event_transitions")
+        if week.empty or pd.isna(week["week"].iloc[0]):
+            s.empty = self.t("no_paths")
+            return s
+        week_start = pd.Timestamp(week["week"].iloc[0]).date()
+        df = self.read(f"""
+            select from_event, to_event, cast(sum(transitions) as bigint) as transitions
+            from marts.fct_event_transitions where week_start = date '{week_start}'
+            group by all""")
+        steps = self.frame("fct_funnel_daily", """
+            select funnel, step_number, step from marts.fct_funnel_daily
+            where funnel = (select min(funnel) from marts.fct_funnel_daily)
+            group by all order by step_number""")
+        if steps.empty:  # no funnel: after the most frequent events
+            top = df.groupby("from_event")["transitions"].sum().nlargest(PATH_STARTS)
+            starts = list(top.index)
+            s.how = self.t("paths_how_top", week=_fmt(week_start))
+        else:
+            starts = list(dict.fromkeys(steps["step"]))
+            s.how = self.t("paths_how", week=_fmt(week_start), funnel=steps["funnel"].iloc[0])
+        rows = []
+        for start in starts:
+            after = df[df["from_event"] == start].sort_values(
+                ["transitions", "to_event"], ascending=[False, True])
+            kept = after.head(PATH_NEXT)
+            rows += [(start, r.to_event, int(r.transitions)) for r in kept.itertuples()]
+            if len(after) > PATH_NEXT:
+                rows.append((start, self.t("other"), int(after["transitions"][PATH_NEXT:].sum())))
+            total = int(after["transitions"].sum())
+            ended = int(after.loc[after["to_event"] == "(visit ended)", "transitions"].sum())
+            s.metrics[f"after_{start}_ended_share"] = round(ended / total, 3) if total else None
+        if not rows:
+            s.empty = self.t("no_paths")
+            return s
+        left = list(dict.fromkeys(r[0] for r in rows))
+        right = list(dict.fromkeys(r[1] for r in rows))
+        fig = go.Figure(go.Sankey(
+            node={"label": [f"{n} →" for n in left] + [f"→ {n}" for n in right]},
+            link={"source": [left.index(r[0]) for r in rows],
+                  "target": [len(left) + right.index(r[1]) for r in rows],
+                  "value": [r[2] for r in rows]}))
+        s.charts.append(_figure_html(fig, "paths", 0))
+        s.metrics["paths_week"] = week_start
+        return s
+
     def revenue(self) -> Section:
         import plotly.graph_objects as go
 
@@ -498,7 +587,7 @@ def build_html(read: Read, tables: set[str], checks: list[dict] | None, language
     r = Report(read, tables, language)
     sections = [r.checks(checks)]
     for build in (r.active, r.sources, r.tiers, r.growth, r.retention, r.lifecycle, r.channels,
-                  r.funnel, r.revenue, r.rfm, r.churn, r.loop):
+                  r.funnel, r.funnels, r.paths, r.revenue, r.rfm, r.churn, r.loop):
         try:
             sections.append(build())
         except Exception as exc:  # one broken section must not lose the others

@@ -80,6 +80,32 @@ TEXT: dict[str, tuple[str, str]] = {
     "funnel_how": ("The latest complete signup month's users through acquisition, activation, "
                    "retention, revenue and referral.",
                    "最近完整注册月的用户依次经过获取、激活、留存、变现、推荐。"),
+    "funnels": ("Funnels", "转化漏斗"),
+    "funnels_how": ("Each configured funnel over its latest {days} entry days whose "
+                    "conversion window has closed: users reaching each step in order; the "
+                    "table compares the breakdown values' conversion from first to last step.",
+                    "每个配置的漏斗在最近 {days} 个转化窗口已结束的进入日内："
+                    "按顺序到达各步骤的用户数；表格比较各细分维度从首步到末步的转化率。"),
+    "no_funnels": ("No funnel configured (funnels in userops.yaml), or none with a closed "
+                   "window yet.",
+                   "没有配置漏斗（userops.yaml 的 funnels），或还没有窗口已结束的进入日。"),
+    "paths": ("Paths", "行为路径"),
+    "paths_how": ("In the week of {week}: what users did next after each step of funnel "
+                  "{funnel} within the same visit (the top events, the rest as 'other'), "
+                  "and where the visit ended.",
+                  "{week} 这一周：漏斗 {funnel} 每一步之后，同一访问内用户的下一个事件"
+                  "（前几名，其余归为“其他”），以及访问在哪里结束。"),
+    "paths_how_top": ("In the week of {week}: what users did next after the most frequent "
+                      "events within the same visit, and where the visit ended.",
+                      "{week} 这一周：最常见事件之后，同一访问内用户的下一个事件，"
+                      "以及访问在哪里结束。"),
+    "no_paths": ("No visits with events yet.", "还没有包含事件的访问。"),
+    "other": ("other", "其他"),
+    "breakdown": ("breakdown", "细分维度"),
+    "step": ("step", "步骤"),
+    "entered": ("entered", "进入"),
+    "converted": ("converted", "完成"),
+    "conversion": ("conversion", "转化率"),
     "revenue": ("Revenue", "收入"),
     "revenue_how": ("Net GMV per day (bars) and ARPU, revenue per active user (line, right "
                     "axis); below, the repeat-purchase rates by first-purchase month.",
