@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 
 import pandas as pd
@@ -67,3 +68,20 @@ def test_write_landing_layout(tmp_path):
     assert (tmp_path / "orders" / "orders.jsonl").exists()
     truth = pd.read_parquet(tmp_path / "_truth" / "users_truth.parquet")
     assert len(truth) == P.users
+
+
+def test_a_funnel_break_loses_one_platforms_step_events_and_nothing_else():
+    params = GeneratorParams(users=300, days=20, seed=4)
+    broken = dataclasses.replace(params, funnel_break_day=10, funnel_break_days=5)
+    a, b = generate(params).events, generate(broken).events
+    changed = a["event_name"] != b["event_name"]
+    day = (a["event_time"] - pd.Timestamp(params.start, tz="UTC")).dt.days
+    # only android view_item events on days 10..14, turned into page views
+    assert changed.any()
+    assert set(a.loc[changed, "event_name"]) == {"view_item"}
+    assert set(b.loc[changed, "event_name"]) == {"page_view"}
+    assert set(a.loc[changed, "platform"]) == {"android"}
+    assert day[changed].between(10, 14).all()
+    inside = day.between(10, 14) & (a["platform"] == "android") & (a["event_name"] == "view_item")
+    assert 0.45 < changed[inside].mean() < 0.75  # the 60 % share
+    assert_frame_equal(a.drop(columns="event_name"), b.drop(columns="event_name"))
