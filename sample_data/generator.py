@@ -85,7 +85,8 @@ class GeneratorParams:
     erratic_channel_day: int | None = None
     # A funnel break (benchmarks/alert_quality.py): from funnel_break_day, for
     # funnel_break_days, this share of one platform's view_item events is lost (the item
-    # page fails on one app), drawn from its own stream so every other row stays as without.
+    # page fails on one app), drawn from its own stream so every other row stays as without
+    # (breaking add_to_cart would change the orders, and every random draw after them).
     funnel_break_day: int | None = None
     funnel_break_days: int = 14
     funnel_break_platform: str = "android"
