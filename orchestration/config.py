@@ -204,6 +204,67 @@ class NamedFunnel(_Strict):
                 for s in self.steps]
 
 
+AttributeValue = str | int | float | bool
+
+
+class Segment(_Strict):
+    """A named group of users (用户分群, docs/METRICS.md "Segments"): every condition given
+    must hold (a list: any of its values), as of the snapshot day."""
+
+    attributes: dict[str, AttributeValue | list[AttributeValue]] = Field(
+        default_factory=dict, description="users' own columns (kept as attributes), each "
+        "compared as text")
+    channel: list[str] | None = None
+    platform: list[str] | None = Field(default=None, description="the first visit's platform")
+    lifecycle: list[Literal["new", "growing", "mature", "declining", "churned",
+                            "reactivated"]] | None = None
+    tier: list[Literal["high", "mid", "low", "none"]] | None = None
+    rfm11: list[str] | None = None
+    cn8: list[str] | None = None
+    risk_band: list[Literal["low", "medium", "high", "churned"]] | None = None
+    signup_from: dt.date | None = None
+    signup_to: dt.date | None = None
+    min_events: dict[str, int] = Field(
+        default_factory=dict, description="at least this many of each event (key: event "
+        "name) over the `days` days ending on the snapshot day")
+    days: int = Field(default=30, ge=1, le=3650, description="the window of min_events")
+
+    @field_validator("attributes", "min_events")
+    @classmethod
+    def _plain_keys(cls, values: dict) -> dict:
+        for key in values:
+            _plain_name(key)
+        return values
+
+    @model_validator(mode="after")
+    def _some_condition(self) -> Segment:
+        given = [k for k in type(self).model_fields if k != "days"
+                 and getattr(self, k) not in (None, {}, [])]
+        if not given:
+            raise ValueError("a segment needs at least one condition")
+        if self.signup_from and self.signup_to and self.signup_to < self.signup_from:
+            raise ValueError("signup_to is before signup_from")
+        if any(n < 1 for n in self.min_events.values()):
+            raise ValueError("min_events counts must be at least 1")
+        return self
+
+    def as_var(self, name: str) -> dict[str, Any]:
+        """The segment for dbt: values as text (as JSON gives them), lists everywhere."""
+        def text(v: AttributeValue) -> str:
+            return v if isinstance(v, str) else json.dumps(v)
+
+        def listed(v) -> list[str]:
+            return [text(x) for x in (v if isinstance(v, list) else [v])]
+
+        return {"name": name,
+                "attributes": {k: listed(v) for k, v in sorted(self.attributes.items())},
+                **{k: getattr(self, k) for k in ("channel", "platform", "lifecycle", "tier",
+                                                "rfm11", "cn8", "risk_band")},
+                "signup_from": self.signup_from.isoformat() if self.signup_from else None,
+                "signup_to": self.signup_to.isoformat() if self.signup_to else None,
+                "min_events": dict(sorted(self.min_events.items())), "days": self.days}
+
+
 class ValueConfig(_Strict):
     conversion_days: int = Field(
         default=30, ge=1, description="first-purchase conversion of new cohorts within this"
@@ -610,6 +671,8 @@ class UseropsConfig(_Strict):
     funnel: FunnelConfig = FunnelConfig()
     funnels: dict[str, NamedFunnel] = Field(
         default_factory=dict, description="named funnels of event steps (docs/METRICS.md)")
+    segments: dict[str, Segment] = Field(
+        default_factory=dict, description="named groups of users (docs/METRICS.md)")
     value: ValueConfig = ValueConfig()
     rfm: RfmConfig = RfmConfig()
     churn: ChurnConfig = ChurnConfig()
@@ -635,12 +698,19 @@ class UseropsConfig(_Strict):
             raise ValueError(f"unknown IANA time zone {tz!r}") from exc
         return tz
 
-    @field_validator("funnels")
+    @field_validator("funnels", "segments")
     @classmethod
-    def _funnel_names(cls, funnels: dict[str, NamedFunnel]) -> dict[str, NamedFunnel]:
-        for name in funnels:
+    def _plain_names(cls, named: dict) -> dict:
+        for name in named:
             _plain_name(name)
-        return funnels
+        return named
+
+    @field_validator("segments")
+    @classmethod
+    def _not_all(cls, segments: dict) -> dict:
+        if "all" in segments:
+            raise ValueError("'all' names every user in fct_segment_summary: pick another name")
+        return segments
 
     @model_validator(mode="after")
     def _key_not_passive(self) -> UseropsConfig:
@@ -669,6 +739,7 @@ class UseropsConfig(_Strict):
                          "within_seconds": round(f.within_hours * 3600),
                          "breakdowns": list(f.breakdowns)}
                         for name, f in sorted(self.funnels.items())],
+            "segments": [seg.as_var(name) for name, seg in sorted(self.segments.items())],
             "reporting_timezone": self.timezone,
             "key_events": a.key_events,
             "passive_events": self.passive_events(),

@@ -19,6 +19,8 @@ SMALL = GeneratorParams(users=400, days=30, seed=7, start=dt.date(2025, 1, 1))
 # so that runs compared table by table all build it
 SMALL_FUNNEL = {"steps": ["search", "view_item", "add_to_cart"], "within_hours": 2,
                 "breakdowns": ["platform", "channel"]}
+# and its segment (users of the ios app who searched twice in a week)
+SMALL_SEGMENT = {"platform": ["ios"], "min_events": {"search": 2}, "days": 7}
 
 
 def write_config(folder: Path, landing: Path, /, **overrides) -> Path:
@@ -34,6 +36,7 @@ def write_config(folder: Path, landing: Path, /, **overrides) -> Path:
         # the tests write their landing a moment before they run it
         "landing": {"settle_seconds": 0},
         "funnels": {"discovery": SMALL_FUNNEL},
+        "segments": {"ios_searchers": SMALL_SEGMENT},
     }
     for key, value in overrides.items():
         if isinstance(value, dict):
@@ -133,6 +136,8 @@ DAILY_TABLES = {
     "marts.fct_funnel_daily": "funnel, activity_date, breakdown, breakdown_value, step_number",
     "marts.fct_funnel_weekly": "funnel, week_start, breakdown, breakdown_value, step_number",
     "marts.fct_event_transitions": "week_start, from_event, to_event",
+    "marts.dim_user_segments": "segment, user_id",
+    "marts.fct_segment_summary": "segment",
 }
 
 

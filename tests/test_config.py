@@ -123,3 +123,24 @@ def test_a_funnel_needs_two_steps_and_plain_names():
     ok = parse_config({"funnels": {"f": {"steps": ["a", {"event": "b", "where": {"n": 3}}]}}},
                       "test")
     assert ok.dbt_vars()["funnels"][0]["steps"][1] == {"event": "b", "where": {"n": "3"}}
+
+
+def test_a_segment_needs_a_condition_plain_names_and_not_the_name_all():
+    with pytest.raises(ConfigError, match="at least one condition"):
+        parse_config({"segments": {"s": {"days": 7}}}, "test")
+    with pytest.raises(ConfigError, match="'all'"):
+        parse_config({"segments": {"all": {"tier": ["high"]}}}, "test")
+    with pytest.raises(ConfigError, match="not allowed"):
+        parse_config({"segments": {"s": {"attributes": {"x'y": 1}}}}, "test")
+    with pytest.raises(ConfigError, match="at least 1"):
+        parse_config({"segments": {"s": {"min_events": {"buy": 0}}}}, "test")
+    with pytest.raises(ConfigError, match="signup_to"):
+        parse_config({"segments": {"s": {"signup_from": "2025-02-01",
+                                         "signup_to": "2025-01-01"}}}, "test")
+    ok = parse_config({"segments": {"s": {"attributes": {"age": 30, "vip": [True, "yes"]},
+                                          "tier": ["high"], "min_events": {"buy": 2}}}},
+                      "test").dbt_vars()["segments"]
+    assert ok == [{"name": "s", "attributes": {"age": ["30"], "vip": ["true", "yes"]},
+                   "channel": None, "platform": None, "lifecycle": None, "tier": ["high"],
+                   "rfm11": None, "cn8": None, "risk_band": None, "signup_from": None,
+                   "signup_to": None, "min_events": {"buy": 2}, "days": 30}]

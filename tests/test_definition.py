@@ -15,8 +15,8 @@ from orchestration.runner import RunError, run_pipeline
 from tests.conftest import SMALL, make_settings, read_table, run
 
 ROOT = Path(__file__).resolve().parent.parent
-# how far a run looks back, not what a day means; the funnel tables are rebuilt whole
-NOT_DEFINITIONS = {"lookback_days", "funnels"}
+# how far a run looks back, not what a day means; the funnel and segment tables are rebuilt whole
+NOT_DEFINITIONS = {"lookback_days", "funnels", "segments"}
 
 
 def _vars_of(paths) -> set[str]:
