@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # long enough for every section to have data: a complete signup month, churn labels
 PARAMS = GeneratorParams(users=300, days=70, seed=5, start=dt.date(2025, 1, 1))
 CHART_SECTIONS = ("active", "sources", "tiers", "growth", "retention", "lifecycle",
-                  "channels", "funnel", "funnels", "paths", "revenue", "rfm", "churn", "loop")
+                  "channels", "funnel", "funnels", "paths", "segments", "revenue", "rfm", "churn",
+                  "loop")
 
 
 def _chromium() -> str:
@@ -173,6 +174,9 @@ def test_numbers_on_the_page_equal_the_tables(rendered, report_run):
         from marts.fct_event_transitions where from_event = 'search'
           and week_start = (select max(week_start) from marts.fct_event_transitions)""")
     assert _number(m["after_search_ended_share"]) == round(ended, 3)
+    (members,) = _serving_value(serving, "select users from marts.fct_segment_summary "
+                                         "where segment = 'ios_searchers'")
+    assert _number(m["segment_ios_searchers_users"]) == members > 0
     # the failed checks (here a WARN of a degenerate fit) are counted at the top
     checks = json.loads((latest_run_dir(serving) / CHECKS_FILE).read_text())
     failed = [c for c in checks if not c["passed"]]

@@ -451,6 +451,26 @@ class Report:
         s.metrics["paths_week"] = week_start
         return s
 
+    def segments(self) -> Section:
+        import plotly.graph_objects as go
+
+        s = self.section("segments")
+        df = self.frame("fct_segment_summary", """
+            select segment, users, share_of_users, active_28d_rate, paying_rate,
+                   revenue_per_user, high_risk_share
+            from marts.fct_segment_summary order by segment = 'all' desc, users desc""")
+        if len(df) < 2:  # only 'all': no segment configured
+            s.empty = self.t("no_segments")
+            return s
+        fig = go.Figure()
+        for column in ("active_28d_rate", "paying_rate", "high_risk_share"):
+            fig.add_bar(x=df["segment"], y=df[column], name=self.t(column))
+        fig.update_layout(barmode="group", yaxis={"range": [0, 1]})
+        s.charts.append(_figure_html(fig, "segments", 0))
+        s.metrics.update({f"segment_{r.segment}_users": int(r.users)
+                          for r in df.itertuples(index=False)})
+        return s
+
     def revenue(self) -> Section:
         import plotly.graph_objects as go
 
@@ -587,7 +607,7 @@ def build_html(read: Read, tables: set[str], checks: list[dict] | None, language
     r = Report(read, tables, language)
     sections = [r.checks(checks)]
     for build in (r.active, r.sources, r.tiers, r.growth, r.retention, r.lifecycle, r.channels,
-                  r.funnel, r.funnels, r.paths, r.revenue, r.rfm, r.churn, r.loop):
+                  r.funnel, r.funnels, r.paths, r.segments, r.revenue, r.rfm, r.churn, r.loop):
         try:
             sections.append(build())
         except Exception as exc:  # one broken section must not lose the others

@@ -106,6 +106,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "entered": ("entered", "进入"),
     "converted": ("converted", "完成"),
     "conversion": ("conversion", "转化率"),
+    "segments": ("Segments", "用户分群"),
+    "segments_how": ("Each configured segment against all users on the latest day: the share "
+                     "active in the last 28 days, paying, and at high churn risk.",
+                     "各配置的用户分群与全体用户对比（最新一天）：近 28 天活跃占比、付费占比、"
+                     "高流失风险占比。"),
+    "no_segments": ("No segment configured (segments in userops.yaml).",
+                    "没有配置用户分群（userops.yaml 的 segments）。"),
+    "active_28d_rate": ("active in 28 days", "28 天内活跃"),
+    "paying_rate": ("paying", "付费"),
+    "high_risk_share": ("high churn risk", "高流失风险"),
     "revenue": ("Revenue", "收入"),
     "revenue_how": ("Net GMV per day (bars) and ARPU, revenue per active user (line, right "
                     "axis); below, the repeat-purchase rates by first-purchase month.",
