@@ -194,7 +194,24 @@ class NamedFunnel(_Strict):
     steps: list[str | FunnelStep] = Field(min_length=2, max_length=10)
     within_hours: float = Field(default=24, gt=0, le=24 * 90,
                                 description="conversion window from the first step")
-    breakdowns: list[Literal["platform", "channel"]] = Field(default_factory=list)
+    breakdowns: list[str] = Field(
+        default_factory=list, description="platform, channel, or attribute.<name>: a users' "
+        "own column")
+    top_values: int = Field(
+        default=10, ge=1, le=100, description="an attribute breakdown keeps the values with "
+        "the most entries, the rest as 'other'")
+
+    @field_validator("breakdowns")
+    @classmethod
+    def _known_breakdowns(cls, breakdowns: list[str]) -> list[str]:
+        for b in breakdowns:
+            if b not in ("platform", "channel") and not (
+                    b.startswith("attribute.") and _plain_name(b.removeprefix("attribute."))):
+                raise ValueError(f"unknown breakdown {b!r}: platform, channel or "
+                                 "attribute.<column>")
+        if len(set(breakdowns)) < len(breakdowns):
+            raise ValueError("a breakdown is listed twice")
+        return breakdowns
 
     def steps_as_dicts(self) -> list[dict[str, Any]]:
         """The steps for dbt: each `where` value as the text JSON gives it (3, true)."""
@@ -737,7 +754,7 @@ class UseropsConfig(_Strict):
             **{f"orders_event_{k}": v for k, v in orders.items()},
             "funnels": [{"name": name, "steps": f.steps_as_dicts(),
                          "within_seconds": round(f.within_hours * 3600),
-                         "breakdowns": list(f.breakdowns)}
+                         "breakdowns": list(f.breakdowns), "top_values": f.top_values}
                         for name, f in sorted(self.funnels.items())],
             "segments": [seg.as_var(name) for name, seg in sorted(self.segments.items())],
             "reporting_timezone": self.timezone,

@@ -144,3 +144,13 @@ def test_a_segment_needs_a_condition_plain_names_and_not_the_name_all():
                    "channel": None, "platform": None, "lifecycle": None, "tier": ["high"],
                    "rfm11": None, "cn8": None, "risk_band": None, "signup_from": None,
                    "signup_to": None, "min_events": {"buy": 2}, "days": 30}]
+
+
+def test_a_funnel_breaks_down_by_platform_channel_or_a_users_column():
+    ok = parse_config({"funnels": {"f": {"steps": ["a", "b"], "top_values": 3,
+                                         "breakdowns": ["channel", "attribute.region"]}}})
+    assert ok.dbt_vars()["funnels"][0]["breakdowns"] == ["channel", "attribute.region"]
+    assert ok.dbt_vars()["funnels"][0]["top_values"] == 3
+    for bad in (["country"], ["attribute.x'y"], ["platform", "platform"], ["attribute."]):
+        with pytest.raises(ConfigError, match="breakdowns"):
+            parse_config({"funnels": {"f": {"steps": ["a", "b"], "breakdowns": bad}}}, "test")

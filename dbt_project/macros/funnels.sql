@@ -35,6 +35,13 @@
     {%- if 'platform' in f.breakdowns %}{% do by_platform.append(f.name) %}{% endif %}
     {%- if 'channel' in f.breakdowns %}{% do by_channel.append(f.name) %}{% endif %}
 {%- endfor %}
+{#- attribute breakdowns: (funnel, breakdown name, the users' column) -#}
+{%- set by_attribute = [] %}
+{%- for f in var('funnels') %}
+    {%- for b in f.breakdowns if b.startswith('attribute.') %}
+        {%- do by_attribute.append((f.name, b, b[10:])) %}
+    {%- endfor %}
+{%- endfor %}
 {%- set windows = [] %}
 {%- for f in var('funnels') %}
     {%- do windows.append("when " ~ sql_string(f.name) ~ " then " ~ f.within_seconds) %}
@@ -58,6 +65,43 @@ broken_down as (
     left join {{ ref('int_user_cohorts') }} as c on p.user_id = c.user_id
     where p.funnel in {{ sql_string_list(by_channel) }}
     {%- endif %}
+    {%- for funnel, breakdown, column in by_attribute %}
+    union all
+    select p.*, {{ sql_string(breakdown) }}, coalesce({{ json_string('u.attributes', column) }}, 'unknown')
+    from progress as p
+    left join {{ ref('stg_app__users') }} as u on p.user_id = u.user_id
+    where p.funnel = {{ sql_string(funnel) }}
+    {%- endfor %}
+),
+
+{#- an attribute breakdown keeps each funnel's top_values values by entries over the
+    table, the rest as 'other', so a free-text column cannot explode it -#}
+{%- if by_attribute %}
+ranked_values as (
+    select funnel, breakdown, breakdown_value,
+        row_number() over (partition by funnel, breakdown
+                           order by count(*) desc, breakdown_value) as value_rank
+    from broken_down
+    where step_number = 1 and breakdown like 'attribute.%'
+    group by funnel, breakdown, breakdown_value
+),
+{%- endif %}
+
+bounded as (
+    select b.funnel, b.period_start, b.user_id, b.step_number, b.entered_at, b.reached_at,
+        b.breakdown,
+    {%- if by_attribute %}
+        case when r.value_rank > (case b.funnel
+            {%- for f in var('funnels') %} when {{ sql_string(f.name) }} then {{ f.get('top_values', 10) | int }}{% endfor %}
+            end) then 'other' else b.breakdown_value end as breakdown_value
+    from broken_down as b
+    left join ranked_values as r
+        on r.funnel = b.funnel and r.breakdown = b.breakdown
+        and r.breakdown_value = b.breakdown_value
+    {%- else %}
+        b.breakdown_value
+    from broken_down as b
+    {%- endif %}
 ),
 
 reached as (
@@ -66,7 +110,7 @@ reached as (
         count(*) as users,
         {{ median(seconds_between('entered_at', 'reached_at')) }} as median_seconds,
         max(entered_at) as last_entered_at
-    from broken_down
+    from bounded
     group by funnel, period_start, breakdown, breakdown_value, step_number
 ),
 
