@@ -35,6 +35,14 @@ def _plain_name(name: str | None) -> str | None:
     return name
 
 
+def _plain_keys(mapping: dict) -> dict:
+    """`mapping` whose every key passes _plain_name (names of events, properties, columns,
+    funnels, segments)."""
+    for key in mapping:
+        _plain_name(key)
+    return mapping
+
+
 class ConfigError(ValueError):
     """A configuration problem, with the offending key in the message."""
 
@@ -183,9 +191,7 @@ class FunnelStep(_Strict):
     @field_validator("where")
     @classmethod
     def _plain_keys(cls, where: dict) -> dict:
-        for key in where:
-            _plain_name(key)
-        return where
+        return _plain_keys(where)
 
 
 class NamedFunnel(_Strict):
@@ -249,9 +255,7 @@ class Segment(_Strict):
     @field_validator("attributes", "min_events")
     @classmethod
     def _plain_keys(cls, values: dict) -> dict:
-        for key in values:
-            _plain_name(key)
-        return values
+        return _plain_keys(values)
 
     @model_validator(mode="after")
     def _some_condition(self) -> Segment:
@@ -718,9 +722,7 @@ class UseropsConfig(_Strict):
     @field_validator("funnels", "segments")
     @classmethod
     def _plain_names(cls, named: dict) -> dict:
-        for name in named:
-            _plain_name(name)
-        return named
+        return _plain_keys(named)
 
     @field_validator("segments")
     @classmethod
