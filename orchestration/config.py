@@ -305,15 +305,18 @@ class ValueConfig(_Strict):
 
 class RfmConfig(_Strict):
     """R, F and M sources. null = paid orders (R: last paid order, F: paid orders, M: paid
-    amount); an event name scores that event instead, and M sums a numeric JSON property."""
+    amount); an event name scores that event instead, M sums a numeric JSON property, and
+    F may too (minutes watched) instead of counting the events."""
 
     recency_event: str | None = None
     frequency_event: str | None = None
+    frequency_property: str | None = None
     monetary_event: str | None = None
     monetary_property: str | None = None
     window_days: int | None = Field(default=None, ge=1, description="F and M window; null = all")
 
-    @field_validator("recency_event", "frequency_event", "monetary_event", "monetary_property")
+    @field_validator("recency_event", "frequency_event", "frequency_property", "monetary_event",
+                     "monetary_property")
     @classmethod
     def _plain(cls, name: str | None) -> str | None:
         return _plain_name(name)
@@ -322,6 +325,9 @@ class RfmConfig(_Strict):
     def _property_with_event(self) -> RfmConfig:
         if (self.monetary_event is None) != (self.monetary_property is None):
             raise ValueError("monetary_event and monetary_property go together")
+        if self.frequency_property is not None and self.frequency_event is None:
+            raise ValueError("frequency_property needs frequency_event: orders have no "
+                             "properties to sum")
         return self
 
 

@@ -47,6 +47,7 @@ HISTORY: dict[str, str] = {
     "churn_snapshot_every_days": "churn.snapshot_every_days",
     "rfm_recency_event": "rfm.recency_event",
     "rfm_frequency_event": "rfm.frequency_event",
+    "rfm_frequency_property": "rfm.frequency_property",
     "rfm_monetary_event": "rfm.monetary_event",
     "rfm_monetary_property": "rfm.monetary_property",
     # orders recorded as events feed the user-days through stg_app__orders

@@ -47,6 +47,13 @@ def test_key_and_passive_overlap_is_an_error():
         parse_config({"activity": {"key_events": ["page_view"]}})
 
 
+def test_rfm_frequency_property_needs_its_event():
+    with pytest.raises(ConfigError, match="frequency_property needs frequency_event"):
+        parse_config({"rfm": {"frequency_property": "minutes"}})
+    rfm = parse_config({"rfm": {"frequency_event": "watch", "frequency_property": "minutes"}})
+    assert rfm.dbt_vars()["rfm_frequency_property"] == "minutes"
+
+
 def test_not_a_mapping(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("- a\n- b\n")

@@ -44,13 +44,14 @@ def warehouse(tmp_path_factory):
     for n in range(2, LAST + 1):
         _visit(events, "cat", day(n))
     _visit(events, "dan", day(5))
-    # RFM sources of a live-streaming product: R and F = "watch", M = property amount of "tip"
-    _event(events, "ann", 30, "watch")
-    _event(events, "ann", 35, "watch")
+    # RFM sources of a live-streaming product: R = "watch", F = its minutes, M = property
+    # amount of "tip"
+    _event(events, "ann", 30, "watch", {"minutes": 10})
+    _event(events, "ann", 35, "watch", {"minutes": 5.5})
     _event(events, "ann", 35, "tip", {"amount": 2.5})
     _event(events, "ann", 36, "tip", {"amount": "lots"})  # not a number: counts 0
-    for k in range(3):
-        _event(events, "cat", 38, "watch", k=k)
+    for k in range(3):  # the third watch has no minutes: adds 0
+        _event(events, "cat", 38, "watch", {"minutes": 20} if k < 2 else None, k=k)
     _event(events, "cat", 38, "tip", {"amount": 7})
     _event(events, "cat", 10, "tip")  # no properties at all: counts 0
     orders: list = []
@@ -81,8 +82,8 @@ def warehouse(tmp_path_factory):
         frame.to_csv(landing / entity / f"{entity}.csv", index=False)
     settings = make_settings(
         root, landing,
-        rfm={"recency_event": "watch", "frequency_event": "watch", "monetary_event": "tip",
-             "monetary_property": "amount"},
+        rfm={"recency_event": "watch", "frequency_event": "watch", "frequency_property": "minutes",
+             "monetary_event": "tip", "monetary_property": "amount"},
         special_users={"core_min_median_visit_minutes": 0, "core_min_spend_30d": 1},
     )
     run(settings, day(0), day(LAST))
@@ -140,8 +141,9 @@ def test_repeat_purchase_by_hand(warehouse):
 def test_rfm_from_configured_event_sources(warehouse):
     rfm = by_user(warehouse, "marts.user_rfm")
     assert list(rfm.index) == ["ann", "cat"]  # only users with an R event ("watch")
-    assert rfm.loc["ann", ["recency_days", "frequency", "monetary"]].tolist() == [4, 2, 2.5]
-    assert rfm.loc["cat", ["recency_days", "frequency", "monetary"]].tolist() == [1, 3, 7.0]
+    # F = minutes watched (rfm.frequency_property), fractions kept
+    assert rfm.loc["ann", ["recency_days", "frequency", "monetary"]].tolist() == [4, 15.5, 2.5]
+    assert rfm.loc["cat", ["recency_days", "frequency", "monetary"]].tolist() == [1, 40.0, 7.0]
     # cat is more recent, more frequent and spent more. A score is 1 + floor(5 x share of
     # users strictly worse): with two users the better one has half below it, so 3
     assert rfm.loc["cat", "rfm_score"] == "333"
