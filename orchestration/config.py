@@ -194,6 +194,27 @@ class FunnelStep(_Strict):
         return _plain_keys(where)
 
 
+class BreakdownsConfig(_Strict):
+    """Breakdowns of the active-user, retention and lifecycle-count tables besides channel
+    and platform (docs/METRICS.md, "Breakdowns")."""
+
+    attributes: list[str] = Field(
+        default_factory=list, description="the users' own columns (region, gender): each adds "
+        "the breakdown attribute.<column>")
+    top_values: int = Field(
+        default=10, ge=1, le=100, description="values kept per attribute, those of the most "
+        "users; the rest as 'other'")
+
+    @field_validator("attributes")
+    @classmethod
+    def _plain_columns(cls, columns: list[str]) -> list[str]:
+        for column in columns:
+            _plain_name(column)
+        if len(set(columns)) < len(columns):
+            raise ValueError("an attribute is listed twice")
+        return columns
+
+
 class NamedFunnel(_Strict):
     """One configured funnel (docs/METRICS.md, "Funnels")."""
 
@@ -696,6 +717,7 @@ class UseropsConfig(_Strict):
     product_stage: ProductStageConfig = ProductStageConfig()
     channels: ChannelsConfig = ChannelsConfig()
     funnel: FunnelConfig = FunnelConfig()
+    breakdowns: BreakdownsConfig = BreakdownsConfig()
     funnels: dict[str, NamedFunnel] = Field(
         default_factory=dict, description="named funnels of event steps (docs/METRICS.md)")
     segments: dict[str, Segment] = Field(
@@ -765,6 +787,8 @@ class UseropsConfig(_Strict):
                          "breakdowns": list(f.breakdowns), "top_values": f.top_values}
                         for name, f in sorted(self.funnels.items())],
             "segments": [seg.as_var(name) for name, seg in sorted(self.segments.items())],
+            "breakdown_attributes": list(self.breakdowns.attributes),
+            "breakdown_top_values": self.breakdowns.top_values,
             "reporting_timezone": self.timezone,
             "key_events": a.key_events,
             "passive_events": self.passive_events(),

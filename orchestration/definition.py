@@ -42,6 +42,8 @@ HISTORY: dict[str, str] = {
     "anomaly_z": "engagement.anomaly_z",
     "anomaly_min_change": "engagement.anomaly_min_change",
     "engagement_weights": "engagement.weights",
+    "breakdown_attributes": "breakdowns.attributes",
+    "breakdown_top_values": "breakdowns.top_values",
     "lifecycle_churn_days": "lifecycle.churn_days",
     "churn_horizon_days": "churn.horizon_days",
     "churn_snapshot_every_days": "churn.snapshot_every_days",

@@ -34,6 +34,9 @@ CHANNELS: dict[str, tuple[float, str, float, float]] = {
     "social_ads": (0.20, "low", 0.22, 12.0),
 }
 PLATFORMS = np.array(["ios", "android", "web"])
+# the users' own column region (an attribute the landing keeps), drawn from its own random
+# stream so every other row is as without it
+REGIONS = np.array(["east", "north", "south", "west", "overseas"])
 KEY_EVENTS = np.array(["search", "view_item", "add_to_cart", "share", "comment"])
 KEY_EVENT_WEIGHTS = np.array([0.3, 0.35, 0.15, 0.1, 0.1])
 SPRING_CAMPAIGN = "spring_sale"
@@ -180,6 +183,8 @@ def _users(p: GeneratorParams, rng: np.random.Generator) -> pd.DataFrame:
             "channel": channel,
             "referrer_user_id": referrer,
             "platform": PLATFORMS[rng.choice(3, size=n, p=[0.4, 0.35, 0.25])],
+            "region": REGIONS[np.random.default_rng([p.seed, 30]).choice(
+                len(REGIONS), size=n, p=[0.35, 0.3, 0.2, 0.1, 0.05])],
             "_signup_day": signup_day,
             "_quality": quality,
             "_visit_p": np.clip(visit_p, 0.02, 0.95),
@@ -379,7 +384,7 @@ def _finish(p: GeneratorParams, u: pd.DataFrame, events: pd.DataFrame,
             "variant": u["_variant"],
         }
     )
-    users = u[["user_id", "signup_time", "channel", "referrer_user_id"]].copy()
+    users = u[["user_id", "signup_time", "channel", "referrer_user_id", "region"]].copy()
     spike_date = p.start + dt.timedelta(days=p.spike_day or 0)
     spring_start = int(p.days * 0.25)
     campaign_costs = pd.DataFrame(  # what the two campaigns cost, per day they ran
@@ -459,7 +464,7 @@ def stream_landing(p: GeneratorParams, out: Path) -> dict[str, int]:
             orders.to_json(out / "orders" / f"orders_{stamp}.jsonl", orient="records",
                            lines=True)
         users = u.loc[signup_day == day, ["user_id", "signup_time", "channel",
-                                          "referrer_user_id"]]
+                                          "referrer_user_id", "region"]]
         if len(users):
             users.assign(signup_time=users["signup_time"].dt.strftime("%Y-%m-%dT%H:%M:%S%z")
                          ).to_csv(out / "users" / f"users_{stamp}.csv", index=False)

@@ -37,6 +37,8 @@ def write_config(folder: Path, landing: Path, /, **overrides) -> Path:
         "landing": {"settle_seconds": 0},
         "funnels": {"discovery": SMALL_FUNNEL},
         "segments": {"ios_searchers": SMALL_SEGMENT},
+        # the generator's users carry a region: every run breaks its tables down by it
+        "breakdowns": {"attributes": ["region"], "top_values": 4},
     }
     for key, value in overrides.items():
         if isinstance(value, dict):
@@ -98,7 +100,8 @@ DAILY_TABLES = {
     "marts.fct_product_stage": "month_start",
     "marts.fct_user_lifecycle_spans": "user_id, valid_from",
     "marts.fct_user_lifecycle_daily": "activity_date, user_id",
-    "marts.fct_lifecycle_stage_counts": "activity_date, lifecycle_stage",
+    "marts.fct_lifecycle_stage_counts": "activity_date, breakdown, breakdown_value, "
+                                         "lifecycle_stage",
     "marts.fct_lifecycle_transitions": "activity_date, from_stage, to_stage",
     "marts.fct_user_base_flow": "grain, period_start",
     "marts.fct_channel_quality": "channel, cohort_month",

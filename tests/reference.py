@@ -333,3 +333,11 @@ def funnel_daily(events: pd.DataFrame, steps: list[str], within: dt.timedelta
             for k in range(1, reached + 1):
                 out[(day, k)] = out.get((day, k), 0) + 1
     return out
+
+
+def top_values(column: pd.Series, n: int) -> pd.Series:
+    """Each user's value, kept among the n held by the most users (ties: by value), else
+    'other' (docs/METRICS.md, "Breakdowns")."""
+    counts = column.value_counts().rename_axis("v").reset_index(name="n")
+    kept = set(counts.sort_values(["n", "v"], ascending=[False, True])["v"].head(n))
+    return column.where(column.isin(kept), "other")

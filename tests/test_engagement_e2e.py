@@ -13,6 +13,7 @@ from tests.reference import (
     actives_by_value,
     engagement_daily,
     robust_z,
+    top_values,
     user_days,
     visits,
 )
@@ -37,15 +38,20 @@ def ref_inputs(small_data):
     return v, seen, channel, platform
 
 
-@pytest.mark.parametrize("breakdown", ["all", "channel", "platform"])
-def test_active_users_by_breakdown_match_reference(small_run, ref_inputs, breakdown):
+@pytest.mark.parametrize("breakdown", ["all", "channel", "platform", "attribute.region"])
+def test_active_users_by_breakdown_match_reference(small_run, ref_inputs, small_data,
+                                                   breakdown):
     v, seen, channel, platform = ref_inputs
     active = v[v["is_engaged"]][["user_id", "activity_date"]].drop_duplicates()
     if breakdown == "all":
         seen_v, active_v, always = seen.assign(value="all"), active.assign(value="all"), ("all",)
-    elif breakdown == "channel":
-        seen_v = seen.assign(value=seen["user_id"].map(channel))
-        active_v, always = active.assign(value=active["user_id"].map(channel)), ()
+    elif breakdown in ("channel", "attribute.region"):
+        users = small_data.users.set_index("user_id")
+        # the test configs keep 4 of the generator's 5 regions
+        value = channel if breakdown == "channel" else top_values(users["region"], 4)
+        assert breakdown == "channel" or (value == "other").any()
+        seen_v = seen.assign(value=seen["user_id"].map(value))
+        active_v, always = active.assign(value=active["user_id"].map(value)), ()
     else:  # each generated user has one platform; visits carry it
         vv = v.assign(value=v["user_id"].map(platform))
         seen_v = vv[["user_id", "activity_date", "value"]].drop_duplicates()

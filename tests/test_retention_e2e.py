@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import SMALL, read_table
-from tests.reference import growth_accounting, retention, user_days, visits
+from tests.reference import growth_accounting, retention, top_values, user_days, visits
 
 pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
 
@@ -75,6 +75,26 @@ def test_retention_matches_reference(small_run, small_data, active, grain):
     assert (~got["is_observable"]).any() == (grain != "day")
 
 
+def test_retention_by_region_matches_reference_per_value(small_run, small_data, active):
+    """The attribute breakdown: each kept region (and 'other') is its own set of cohorts."""
+    users = small_data.users.set_index("user_id")
+    region = top_values(users["region"], 4)  # the test configs keep 4 of the 5 regions
+    cohorts = pd.DataFrame({"user_id": users.index, "cohort_date": users["signup_time"].dt.date,
+                            "region": region.to_numpy()})
+    got = read_table(small_run.warehouse, "marts.fct_retention_cohorts",
+                     "breakdown_value, cohort_period, period_number",
+                     "cohort_grain = 'week' and breakdown = 'attribute.region'")
+    got["cohort_period"] = pd.to_datetime(got["cohort_period"]).dt.date
+    assert sorted(got["breakdown_value"].unique()) == sorted(region.unique())
+    cols = ["cohort_period", "period_number", "cohort_size", "retained_on", "retained_on_or_after"]
+    for value, members in cohorts.groupby("region"):
+        ref = retention(members[["user_id", "cohort_date"]], active, LAST, "week")
+        mine = got[got["breakdown_value"] == value][cols].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine.astype(object).where(mine.notna(), None),
+                                      ref[cols].astype(object).where(ref[cols].notna(), None),
+                                      check_dtype=False, obj=f"region {value}")
+
+
 def test_high_quality_channel_retains_better(small_run):
     q = read_table(
         small_run.warehouse, "marts.fct_channel_quality", "channel", "cohort_month is null"
@@ -85,11 +105,17 @@ def test_high_quality_channel_retains_better(small_run):
 
 
 def test_lifecycle_counts_sum_to_users_seen(small_run, active):
-    counts = read_table(small_run.warehouse, "marts.fct_lifecycle_stage_counts", "activity_date")
+    every = read_table(small_run.warehouse, "marts.fct_lifecycle_stage_counts", "activity_date")
+    counts = every[every["breakdown"] == "all"]
     per_day = counts.groupby(pd.to_datetime(counts["activity_date"]).dt.date)["users"].sum()
     first = active.groupby("user_id")["activity_date"].min()
     seen = {d: int((first <= d).sum()) for d in per_day.index}
     assert per_day.to_dict() == seen
+    # each breakdown splits the same users among its values
+    assert set(every["breakdown"]) == {"all", "channel", "platform", "attribute.region"}
+    by = every.groupby(["breakdown", pd.to_datetime(every["activity_date"]).dt.date])["users"]
+    for (_, day), users in by.sum().items():
+        assert users == seen[day]
     transitions = read_table(
         small_run.warehouse, "marts.fct_lifecycle_transitions", "activity_date"
     )

@@ -228,7 +228,7 @@ def test_lifecycle_stages_against_pandas(sample_run):
                                            "reactivated"}  # fmt: skip
 
     counts = read_table(sample_run, "marts.fct_lifecycle_stage_counts",
-                        "activity_date, lifecycle_stage")
+                        "activity_date, lifecycle_stage", "breakdown = 'all'")
     ref_counts = ref.groupby(["activity_date", "lifecycle_stage"]).size()
     assert len(counts) == len(ref_counts)
     assert counts["users"].tolist() == ref_counts.tolist()

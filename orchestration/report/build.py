@@ -285,7 +285,7 @@ class Report:
         s = self.section("lifecycle")
         df = self.frame("fct_lifecycle_stage_counts", """
             select activity_date, lifecycle_stage, users from marts.fct_lifecycle_stage_counts
-            order by activity_date""")
+            where breakdown = 'all' order by activity_date""")
         if df.empty:
             s.empty = self.t("no_activity")
             return s

@@ -33,6 +33,7 @@ stayed as (
     from {{ ref('fct_lifecycle_stage_counts') }} as c
     left join started as s
         on s.activity_date = c.activity_date and s.to_stage = c.lifecycle_stage
+    where c.breakdown = 'all'
 ),
 
 moved as (

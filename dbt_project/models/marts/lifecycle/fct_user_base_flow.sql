@@ -27,7 +27,7 @@ flows as (
 living as (
     select activity_date, sum(users) as users
     from {{ ref('fct_lifecycle_stage_counts') }}
-    where lifecycle_stage <> 'churned'
+    where breakdown = 'all' and lifecycle_stage <> 'churned'
     group by activity_date
 ),
 

@@ -1,9 +1,10 @@
-{#- Retention per cohort grain, cohort period and period number N, overall and
-    by channel and platform. "On": share of the cohort active in period N after
-    the cohort period; "on or after": active in period N or any later period
-    observed. A cell whose period N has not fully elapsed on the snapshot day
+{#- Retention per cohort grain, cohort period and period number N, overall, by
+    channel and platform, and by each configured attribute (breakdowns.attributes).
+    "On": share of the cohort active in period N after the cohort period; "on or
+    after": active in period N or any later period observed. A cell whose period N has not fully elapsed on the snapshot day
     is null, never a misleading low number. -#}
 
+-- depends_on: {{ ref('int_user_attributes') }}
 with snapshot as (
     select {{ snapshot_date() }} as snapshot_date
 ),
@@ -23,6 +24,14 @@ by_breakdown as (
     select user_id, grain, cohort_period, 'channel', channel from members
     union all
     select user_id, grain, cohort_period, 'platform', platform from members
+    {%- for column in var('breakdown_attributes') %}
+    union all
+    select m.user_id, m.grain, m.cohort_period, {{ sql_string('attribute.' ~ column) }},
+        coalesce(a.breakdown_value, 'unknown')
+    from members as m
+    left join {{ ref('int_user_attributes') }} as a
+        on m.user_id = a.user_id and a.breakdown = {{ sql_string('attribute.' ~ column) }}
+    {%- endfor %}
 ),
 
 activity as (
