@@ -156,3 +156,62 @@ select
         <= {{ dbt.dateadd('day', 1, 'cast(' ~ snapshot_date() ~ ' as timestamp)') }} as is_complete
 from counted
 {%- endmacro %}
+
+{#- int_funnel_progress is daily: a run rebuilds the periods entered from the ISO week of
+    rebuild_from(lag), lag = the longest window in days, since an entry on day d reads the
+    events up to d + lag (a week's, up to its Sunday + lag). A funnel added, removed or
+    redefined (steps, window) changes the stored signatures: that run rebuilds every
+    period, so no funnel mixes two definitions and adding one needs no full refresh.
+    A date literal, so the scan of int_events skips the row groups before it. -#}
+{% macro funnel_signature(f) -%}
+    {{- return(local_md5(tojson([f.name, f.steps, f.within_seconds], sort_keys=true))[:12]) -}}
+{%- endmacro %}
+
+{% macro funnel_progress_from() -%}
+    {%- set everything = "cast('1900-01-01' as date)" -%}
+    {%- if not (execute and is_incremental()) -%}
+        {{- return(everything) -}}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'funnel_signature' not in columns -%}
+        {{- return(everything) -}}
+    {%- endif -%}
+    {%- set stored = run_query('select distinct funnel_signature from ' ~ this).columns[0].values() | list -%}
+    {%- set configured = [] -%}
+    {%- set lags = [1] -%}
+    {%- for f in var('funnels') -%}
+        {%- do configured.append(funnel_signature(f)) -%}
+        {%- do lags.append(((f.within_seconds | int) + 86399) // 86400) -%}
+    {%- endfor -%}
+    {%- if stored | sort != configured | sort -%}
+        {{- return(everything) -}}
+    {%- endif -%}
+    {%- set row = run_query('select ' ~ period_start('week', rebuild_from(lags | max))).rows[0] -%}
+    {{- return("cast('" ~ (row[0] | string)[:10] ~ "' as date)") -}}
+{%- endmacro %}
+
+{#- pre_hook of int_funnel_progress: drop the periods it is about to rebuild. -#}
+{% macro delete_funnel_progress() -%}
+    {{ return(adapter.dispatch('delete_funnel_progress', 'userops')()) }}
+{%- endmacro %}
+
+{% macro default__delete_funnel_progress() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where period_start >= {{ funnel_progress_from() }}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__delete_funnel_progress() -%}
+    {%- if execute and is_incremental() -%}
+        {%- set row = run_query('select greatest(' ~ funnel_progress_from() ~ ', min(period_start)), max(period_start) from ' ~ this).rows[0] -%}
+        {%- if row[1] is none -%}
+            select 1
+        {%- else -%}
+            {{ drop_day_partitions('period_start', row[0], row[1]) }}
+        {%- endif -%}
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

@@ -1,24 +1,38 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=daily_strategy(),
+        partition_by=day_partition('period_start'),
+        pre_hook="{{ delete_funnel_progress() }}",
+        on_schema_change=('ignore' if target.type == 'spark' else 'append_new_columns'),
+    )
+}}
+
 {#- How far each user got in each configured funnel (funnels in userops.yaml;
     docs/METRICS.md, "Funnels"), per day and per ISO week they entered: one row per step
     reached. A user enters at their first event of step 1 in the period (entered_at, the
     platform of that event); step k is reached by the first event of step k at or after
     step k - 1's, within within_hours of entering (the window may run past midnight or
     the week's end). Events between steps do not matter; a step's event before the
-    previous step's does not count for it. As of the snapshot day. Rebuilt whole each
-    run: its cost follows the events of the funnels' step names. -#}
+    previous step's does not count for it. As of the snapshot day. Daily: a run rebuilds
+    the periods from funnel_progress_from() (macros/funnels.sql), a week or two, or every
+    period when the configured funnels changed; funnel_signature says which definition
+    built a row. -#}
 
 {%- set funnels = var('funnels') %}
+{%- set from_day = funnel_progress_from() %}
 
 with events as (
     select user_id, event_name, event_at, activity_date, platform, properties
     from {{ ref('int_events') }}
-    where activity_date <= {{ snapshot_date() }}
+    where activity_date >= {{ from_day }} and activity_date <= {{ snapshot_date() }}
 )
 
 {%- if funnels | length == 0 %}
 
 select
     cast(null as string) as funnel,
+    cast(null as string) as funnel_signature,
     cast(null as string) as grain,
     cast(null as date) as period_start,
     cast(null as string) as user_id,
@@ -64,7 +78,8 @@ where 1 = 0
     group by p.user_id, p.period_start, p.entered_at, p.platform
     {%- endif %}
 )
-{%- do parts.append("select " ~ sql_string(f.name) ~ " as funnel, " ~ sql_string(grain)
+{%- do parts.append("select " ~ sql_string(f.name) ~ " as funnel, "
+    ~ sql_string(funnel_signature(f)) ~ " as funnel_signature, " ~ sql_string(grain)
     ~ " as grain, period_start, user_id, platform, entered_at, " ~ k
     ~ " as step_number, reached_at from " ~ prefix ~ "_" ~ k) %}
 {%- endfor %}
