@@ -1,4 +1,5 @@
-"""uv run python -m benchmarks [SIZE ...] [--days 365] [--engines duckdb,spark] [--tiny] [--cdnow]
+"""uv run python -m benchmarks [SIZE ...] [--days 365] [--engines duckdb,spark] [--plain]
+[--tiny] [--cdnow]
 
 Generates seeded landings of about SIZE events (1M, 10M, 100M) over --days days, one
 Parquet file per day, runs the whole pipeline over them in a fresh process and prints the
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--histories", default="",
                    help="extra history lengths in days for the next-day run, e.g. 180")
     p.add_argument("--no-incremental", action="store_true", help="skip the next-day runs")
+    p.add_argument("--plain", action="store_true",
+                   help="the defaults alone, without the analyst's funnel, breakdown and "
+                   "segment (harness.ANALYST)")
     p.add_argument("--tiny", action="store_true", help="the fixed cost: a tiny one-day run")
     p.add_argument("--cdnow", action="store_true", help="the 546-day CDNOW backfill")
     p.add_argument("--engines", default="duckdb",
@@ -48,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     for size in a.sizes:
         r = bench_size(parse_size(size), a.days, a.out, a.seed, histories,
                        incremental=not a.no_incremental,
-                       engines=tuple(e for e in a.engines.split(",") if e))
+                       engines=tuple(e for e in a.engines.split(",") if e),
+                       analyst=not a.plain)
         results["sizes"][r.label] = r.figures
     if a.tiny:
         results["tiny"] = bench_tiny(a.out)

@@ -128,6 +128,20 @@ def userops(config: Path, *extra: str) -> Measured:
     return m
 
 
+# What an analyst configures on top of the defaults (docs/METRICS.md): a funnel of the
+# generator's key events broken down by platform, channel and the users' region, region
+# as a breakdown of the activity tables, and a segment. Every size run carries it unless
+# --plain, so the figures include the daily cost of these tables.
+ANALYST: dict[str, Any] = {
+    "funnels": {"discovery": {"steps": ["search", "view_item", "add_to_cart"],
+                              "within_hours": 2,
+                              "breakdowns": ["platform", "channel", "attribute.region"]}},
+    "breakdowns": {"attributes": ["region"]},
+    "segments": {"ios_searchers": {"platform": ["ios"], "min_events": {"search": 2},
+                                   "days": 7}},
+}
+
+
 def write_config(folder: Path, landing: Path, start: dt.date, **extra: Any) -> Path:
     cfg = {
         "start_date": start.isoformat(),
@@ -233,7 +247,8 @@ def du_mb(path: Path) -> float:
 
 
 def bench_size(events: int, days: int, out: Path, seed: int, histories: list[int],
-               incremental: bool = True, engines: tuple[str, ...] = ("duckdb",)) -> SizeResult:
+               incremental: bool = True, engines: tuple[str, ...] = ("duckdb",),
+               analyst: bool = True) -> SizeResult:
     label = f"{events / 1e6:g}M" if events >= 1_000_000 else f"{events / 1e3:g}k"
     res = SizeResult(label, events, days)
     root = out / label
@@ -258,20 +273,24 @@ def bench_size(events: int, days: int, out: Path, seed: int, histories: list[int
             if floor is None:  # one floor per landing, shared by the engines
                 floor, user_days = floor_seconds(str(landing / "events" / "*.parquet"))
             res.figures[key] = bench_run(label, key, run_root, landing, h, landed, floor,
-                                         user_days, engine, gen if incremental else None)
+                                         user_days, engine, gen if incremental else None,
+                                         ANALYST if analyst else {})
     return res
 
 
 def bench_run(label: str, key: str, run_root: Path, landing: Path, h: int, landed: int,
-              floor: float, user_days: int, engine: str, gen: Path | None) -> dict[str, Any]:
+              floor: float, user_days: int, engine: str, gen: Path | None,
+              configured: dict[str, Any]) -> dict[str, Any]:
     """The full run over the first h days on one engine, then (with gen) the next day's."""
-    extra = {} if engine == "duckdb" else {"warehouse": {"engine": engine}}
+    extra = dict(configured) if engine == "duckdb" else {**configured,
+                                                          "warehouse": {"engine": engine}}
     cfg = write_config(run_root, landing, START, **extra)
     full = userops(cfg, "--start", START.isoformat(),
                    "--end", (START + dt.timedelta(days=h - 1)).isoformat())
     warehouse = run_root / ("warehouse.duckdb" if engine == "duckdb" else "warehouse.spark")
     fig: dict[str, Any] = {
         "engine": engine, "history_days": h, "events": landed, "user_days": user_days,
+        "analyst_config": bool(configured),
         "floor_s": round(floor, 3), "wall_s": round(full.wall_s, 1),
         "peak_rss_mb": round(full.peak_rss_mb), "peak_tree_rss_mb": round(full.peak_tree_rss_mb),
         "ratio_to_floor": round(full.wall_s / floor, 1),
