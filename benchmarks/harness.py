@@ -219,13 +219,19 @@ def stage_times(dagster_home: Path) -> dict[str, Any]:
         stats = instance.get_run_stats(run.run_id)
         run_s = round((stats.end_time or 0) - (stats.start_time or 0), 2)
     models: dict[str, float] = {}
+    tests: dict[str, float] = {}
     for results in (dagster_home / "dbt_runs" / run.run_id).glob("*/run_results.json"):
         for r in json.loads(results.read_text())["results"]:
-            if r["unique_id"].startswith("model."):
-                models[r["unique_id"].split(".")[-1]] = round(r["execution_time"], 2)
+            kind, name = r["unique_id"].split(".")[0], r["unique_id"].split(".")[-1]
+            if kind == "model":
+                models[name] = round(r["execution_time"], 2)
+            elif kind == "test":
+                tests[name] = round(r["execution_time"], 2)
     top = dict(sorted(models.items(), key=lambda kv: -kv[1]))
     return {"run_s": run_s, "steps": steps, "dbt_models": top,
-            "dbt_models_total_s": round(sum(models.values()), 2)}
+            "dbt_models_total_s": round(sum(models.values()), 2),
+            "dbt_tests_total_s": round(sum(tests.values()), 2), "dbt_tests_count": len(tests),
+            "dbt_tests_slowest": dict(sorted(tests.items(), key=lambda kv: -kv[1])[:10])}
 
 
 def largest_tables(warehouse: Path, n: int = 8) -> dict[str, int]:
