@@ -22,6 +22,7 @@ from benchmarks.harness import (
     summary_lines,
     write_results,
 )
+from benchmarks.targets import evaluate, table
 
 HERE = Path(__file__).resolve().parent
 
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         results["cdnow"] = bench_cdnow(a.out)
     path = write_results(results, a.results)
     print("\n".join(summary_lines(results)))
+    print("\n".join(table(evaluate(results))))
     print(f"figures: {path}")
     return 0
 
