@@ -222,7 +222,8 @@ def stage_times(dagster_home: Path) -> dict[str, Any]:
     tests: dict[str, float] = {}
     for results in (dagster_home / "dbt_runs" / run.run_id).glob("*/run_results.json"):
         for r in json.loads(results.read_text())["results"]:
-            kind, name = r["unique_id"].split(".")[0], r["unique_id"].split(".")[-1]
+            # model.<project>.<name>; test.<project>.<name>[.<hash>]
+            kind, name = r["unique_id"].split(".")[0], r["unique_id"].split(".")[2]
             if kind == "model":
                 models[name] = round(r["execution_time"], 2)
             elif kind == "test":
