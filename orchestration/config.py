@@ -225,8 +225,8 @@ class NamedFunnel(_Strict):
         default_factory=list, description="platform, channel, or attribute.<name>: a users' "
         "own column")
     top_values: int = Field(
-        default=10, ge=1, le=100, description="an attribute breakdown keeps the values with "
-        "the most entries, the rest as 'other'")
+        default=10, ge=1, le=100, description="an attribute breakdown keeps the values of "
+        "the most users, the rest as 'other'")
 
     @field_validator("breakdowns")
     @classmethod

@@ -48,7 +48,8 @@
 {%- endfor %}
 
 with progress as (
-    select * from {{ ref('int_funnel_progress') }} where grain = {{ sql_string(grain) }}
+    select * from {{ ref('int_funnel_progress') }}
+    where grain = {{ sql_string(grain) }} and period_start >= {{ funnel_progress_from() }}
 ),
 
 broken_down as (
@@ -74,26 +75,35 @@ broken_down as (
     {%- endfor %}
 ),
 
-{#- an attribute breakdown keeps each funnel's top_values values by entries over the
-    table, the rest as 'other', so a free-text column cannot explode it -#}
+{#- an attribute breakdown keeps each funnel's top_values values held by the most users
+    of the users entity (as breakdowns.attributes does, int_user_attributes), the rest as
+    'other', so a free-text column cannot explode it; ranked on users, not on the table's
+    entries, so that a day's rows do not change as later days arrive. 'unknown' stays. -#}
 {%- if by_attribute %}
 ranked_values as (
-    select funnel, breakdown, breakdown_value,
-        row_number() over (partition by funnel, breakdown
-                           order by count(*) desc, breakdown_value) as value_rank
-    from broken_down
-    where step_number = 1 and breakdown like 'attribute.%'
-    group by funnel, breakdown, breakdown_value
+    {%- for funnel, breakdown, column in by_attribute %}
+    select {{ sql_string(funnel) }} as funnel, {{ sql_string(breakdown) }} as breakdown,
+        value as breakdown_value,
+        row_number() over (order by count(*) desc, value) as value_rank
+    from (select {{ json_string('attributes', column) }} as value
+          from {{ ref('stg_app__users') }}) as v
+    where value is not null
+    group by value
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
 ),
 {%- endif %}
 
 bounded as (
-    select b.funnel, b.period_start, b.user_id, b.step_number, b.entered_at, b.reached_at,
-        b.breakdown,
+    select b.funnel, b.funnel_signature, b.period_start, b.user_id, b.step_number,
+        b.entered_at, b.reached_at, b.breakdown,
     {%- if by_attribute %}
-        case when r.value_rank > (case b.funnel
+        case when b.breakdown like 'attribute.%' and b.breakdown_value <> 'unknown'
+            and coalesce(r.value_rank > (case b.funnel
             {%- for f in var('funnels') %} when {{ sql_string(f.name) }} then {{ f.get('top_values', 10) | int }}{% endfor %}
-            end) then 'other' else b.breakdown_value end as breakdown_value
+            end), true) then 'other' else b.breakdown_value end as breakdown_value
     from broken_down as b
     left join ranked_values as r
         on r.funnel = b.funnel and r.breakdown = b.breakdown
@@ -106,17 +116,17 @@ bounded as (
 
 reached as (
     select
-        funnel, period_start, breakdown, breakdown_value, step_number,
+        funnel, funnel_signature, period_start, breakdown, breakdown_value, step_number,
         count(*) as users,
         {{ median(seconds_between('entered_at', 'reached_at')) }} as median_seconds,
         max(entered_at) as last_entered_at
     from bounded
-    group by funnel, period_start, breakdown, breakdown_value, step_number
+    group by funnel, funnel_signature, period_start, breakdown, breakdown_value, step_number
 ),
 
 spine as (
-    select r.funnel, r.period_start, r.breakdown, r.breakdown_value, r.last_entered_at,
-        s.step_number, s.step
+    select r.funnel, r.funnel_signature, r.period_start, r.breakdown, r.breakdown_value,
+        r.last_entered_at, s.step_number, s.step
     from reached as r
     inner join ({{ funnel_steps_rows() }}) as s on s.funnel = r.funnel
     where r.step_number = 1
@@ -124,8 +134,8 @@ spine as (
 
 counted as (
     select
-        s.funnel, s.period_start, s.breakdown, s.breakdown_value, s.step_number, s.step,
-        s.last_entered_at,
+        s.funnel, s.funnel_signature, s.period_start, s.breakdown, s.breakdown_value,
+        s.step_number, s.step, s.last_entered_at,
         cast(coalesce(r.users, 0) as bigint) as users,
         case when s.step_number > 1 then r.median_seconds end as median_seconds_to_step
     from spine as s
@@ -153,11 +163,12 @@ select
     {#- the last entrant's window has closed by the end of the snapshot day -#}
     {{ dbt.dateadd('second', ('case funnel ' ~ windows | join(' ') ~ ' end') if windows else '0',
                    'last_entered_at') }}
-        <= {{ dbt.dateadd('day', 1, 'cast(' ~ snapshot_date() ~ ' as timestamp)') }} as is_complete
+        <= {{ dbt.dateadd('day', 1, 'cast(' ~ snapshot_date() ~ ' as timestamp)') }} as is_complete,
+    funnel_signature
 from counted
 {%- endmacro %}
 
-{#- int_funnel_progress is daily: a run rebuilds the periods entered from the ISO week of
+{#- The funnel tables are daily: a run rebuilds the periods entered from the ISO week of
     rebuild_from(lag), lag = the longest window in days, since an entry on day d reads the
     events up to d + lag (a week's, up to its Sunday + lag). A funnel added, removed or
     redefined (steps, window) changes the stored signatures: that run rebuilds every
@@ -169,7 +180,7 @@ from counted
 
 {% macro funnel_progress_from() -%}
     {%- set everything = "cast('1900-01-01' as date)" -%}
-    {%- if not (execute and is_incremental()) -%}
+    {%- if not (execute and is_incremental()) or this is none -%}
         {{- return(everything) -}}
     {%- endif -%}
     {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
@@ -190,26 +201,26 @@ from counted
     {{- return("cast('" ~ (row[0] | string)[:10] ~ "' as date)") -}}
 {%- endmacro %}
 
-{#- pre_hook of int_funnel_progress: drop the periods it is about to rebuild. -#}
-{% macro delete_funnel_progress() -%}
-    {{ return(adapter.dispatch('delete_funnel_progress', 'userops')()) }}
+{#- pre_hook of the funnel tables: drop the periods about to be rebuilt. -#}
+{% macro delete_funnel_periods(column) -%}
+    {{ return(adapter.dispatch('delete_funnel_periods', 'userops')(column)) }}
 {%- endmacro %}
 
-{% macro default__delete_funnel_progress() -%}
+{% macro default__delete_funnel_periods(column) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where period_start >= {{ funnel_progress_from() }}
+        delete from {{ this }} where {{ column }} >= {{ funnel_progress_from() }}
     {%- else -%}
         select 1
     {%- endif -%}
 {%- endmacro %}
 
-{% macro spark__delete_funnel_progress() -%}
+{% macro spark__delete_funnel_periods(column) -%}
     {%- if execute and is_incremental() -%}
-        {%- set row = run_query('select greatest(' ~ funnel_progress_from() ~ ', min(period_start)), max(period_start) from ' ~ this).rows[0] -%}
+        {%- set row = run_query('select greatest(' ~ funnel_progress_from() ~ ', min(' ~ column ~ ')), max(' ~ column ~ ') from ' ~ this).rows[0] -%}
         {%- if row[1] is none -%}
             select 1
         {%- else -%}
-            {{ drop_day_partitions('period_start', row[0], row[1]) }}
+            {{ drop_day_partitions(column, row[0], row[1]) }}
         {%- endif -%}
     {%- else -%}
         select 1

@@ -3,7 +3,7 @@
         materialized='incremental',
         incremental_strategy=daily_strategy(),
         partition_by=day_partition('period_start'),
-        pre_hook="{{ delete_funnel_progress() }}",
+        pre_hook="{{ delete_funnel_periods('period_start') }}",
         on_schema_change=('ignore' if target.type == 'spark' else 'append_new_columns'),
     )
 }}
