@@ -23,10 +23,12 @@ pytestmark = [pytest.mark.spark, pytest.mark.e2e]  # whole runs on Spark
 
 PARAMS = GeneratorParams(users=300, days=60, seed=11, start=dt.date(2025, 1, 1))
 # a short churn horizon, so 60 days train the supervised model on both engines
-# a funnel and (below) a visitor who identifies, so those models run on both engines
+# a funnel and (below) a visitor who identifies, so those models run on both engines (the
+# test configs' region breakdown of the activity tables too)
 CONFIG = {"churn": {"horizon_days": 14}, "incremental": {"lookback_days": 2},
           "funnels": {"discovery": {"steps": ["search", "view_item", "add_to_cart"],
-                                    "within_hours": 2, "breakdowns": ["platform"]}}}
+                                    "within_hours": 2,
+                                    "breakdowns": ["platform", "attribute.region"]}}}
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
