@@ -203,26 +203,5 @@ from counted
 
 {#- pre_hook of the funnel tables: drop the periods about to be rebuilt. -#}
 {% macro delete_funnel_periods(column) -%}
-    {{ return(adapter.dispatch('delete_funnel_periods', 'userops')(column)) }}
-{%- endmacro %}
-
-{% macro default__delete_funnel_periods(column) -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }} where {{ column }} >= {{ funnel_progress_from() }}
-    {%- else -%}
-        select 1
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro spark__delete_funnel_periods(column) -%}
-    {%- if execute and is_incremental() -%}
-        {%- set row = run_query('select greatest(' ~ funnel_progress_from() ~ ', min(' ~ column ~ ')), max(' ~ column ~ ') from ' ~ this).rows[0] -%}
-        {%- if row[1] is none -%}
-            select 1
-        {%- else -%}
-            {{ drop_day_partitions(column, row[0], row[1]) }}
-        {%- endif -%}
-    {%- else -%}
-        select 1
-    {%- endif -%}
+    {{ delete_from_day(column, funnel_progress_from()) }}
 {%- endmacro %}

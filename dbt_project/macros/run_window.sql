@@ -99,24 +99,34 @@
 
 {#- pre_hook of the models that use rebuild_from: drop their rows from that day on. -#}
 {% macro delete_from_rebuild_day(column, reach) -%}
-    {{ return(adapter.dispatch('delete_from_rebuild_day', 'userops')(column, reach)) }}
+    {{ delete_from_day(column, rebuild_from(reach)) }}
 {%- endmacro %}
 
-{% macro default__delete_from_rebuild_day(column, reach) -%}
+{#- pre_hook of a daily model that rebuilds its rows from a day on: drop them, from `first`
+    (a SQL expression of a date) on. -#}
+{% macro delete_from_day(column, first) -%}
+    {{ return(adapter.dispatch('delete_from_day', 'userops')(column, first)) }}
+{%- endmacro %}
+
+{% macro default__delete_from_day(column, first) -%}
     {%- if is_incremental() -%}
-        delete from {{ this }} where {{ column }} >= {{ rebuild_from(reach) }}
+        delete from {{ this }} where {{ column }} >= {{ first }}
     {%- else -%}
         select 1
     {%- endif -%}
 {%- endmacro %}
 
-{% macro spark__delete_from_rebuild_day(column, reach) -%}
+{#- Spark: the partitions from `first`, or from the table's first day when that is later
+    (a rebuild of everything names no partition before it), through its last. -#}
+{% macro spark__delete_from_day(column, first) -%}
     {%- if execute and is_incremental() -%}
-        {%- set row = run_query('select ' ~ rebuild_from(reach) ~ ', (select max(' ~ column ~ ') from ' ~ this ~ ')').rows[0] -%}
-        {%- if row[1] is none -%}
+        {%- set start = run_query('select ' ~ first).rows[0][0] | string | truncate(10, true, '') -%}
+        {%- set span = run_query('select min(' ~ column ~ '), max(' ~ column ~ ') from ' ~ this).rows[0] -%}
+        {%- if span[1] is none -%}
             select 1
         {%- else -%}
-            {{ drop_day_partitions(column, row[0], row[1]) }}
+            {%- set lowest = span[0] | string | truncate(10, true, '') -%}
+            {{ drop_day_partitions(column, [start, lowest] | max, span[1]) }}
         {%- endif -%}
     {%- else -%}
         select 1
