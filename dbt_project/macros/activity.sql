@@ -51,3 +51,18 @@
         1
     {%- endif -%}
 {%- endmacro %}
+
+{#- The rows of each configured attribute breakdown (breakdowns.attributes), as `union all`
+    parts to follow a breakdown union: per attribute, the `columns` of `relation` (aliased
+    x, with a user_id), the breakdown attribute.<column> and the user's bounded value from
+    int_user_attributes ('unknown' without one), then the `after` columns, if any. -#}
+{% macro attribute_breakdown_rows(relation, columns, after=none) -%}
+    {%- for column in var('breakdown_attributes') %}
+    union all
+    select {{ columns }}, {{ sql_string('attribute.' ~ column) }},
+        coalesce(a.breakdown_value, 'unknown'){{ ', ' ~ after if after }}
+    from {{ relation }} as x
+    left join {{ ref('int_user_attributes') }} as a
+        on x.user_id = a.user_id and a.breakdown = {{ sql_string('attribute.' ~ column) }}
+    {%- endfor %}
+{%- endmacro %}

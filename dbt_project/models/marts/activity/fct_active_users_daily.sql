@@ -9,8 +9,8 @@
 
 {#- Active users per day: overall (breakdown 'all'), per acquisition channel, per
     platform and per configured attribute of the users (breakdowns.attributes, bounded in
-    int_user_attributes; a day keeps the values its users had when it was built). DAU; WAU and MAU over the rolling 7 and 28 days ending on the
-    day; week-to-date (ISO week, Monday) and month-to-date actives; stickiness;
+    int_user_attributes; a day keeps the values its users had when it was built). DAU;
+    WAU and MAU over the rolling 7 and 28 days ending on the day; week-to-date (ISO week, Monday) and month-to-date actives; stickiness;
     new users; bounced-only users. -#}
 
 -- depends_on: {{ ref('int_user_attributes') }}
@@ -43,14 +43,8 @@ activity as (
     from {{ ref('int_user_platform_days') }}
     where activity_date between (select {{ add_days('lower_date', -30) }} from bounds)
         and (select upper_date from bounds)
-    {%- for column in var('breakdown_attributes') %}
-    union all
-    select d.user_id, d.activity_date, {{ sql_string('attribute.' ~ column) }},
-        coalesce(a.breakdown_value, 'unknown'), d.is_active, d.is_bounced_only
-    from user_days as d
-    left join {{ ref('int_user_attributes') }} as a
-        on d.user_id = a.user_id and a.breakdown = {{ sql_string('attribute.' ~ column) }}
-    {%- endfor %}
+    {{ attribute_breakdown_rows('user_days', 'x.user_id, x.activity_date',
+                                'x.is_active, x.is_bounced_only') }}
 ),
 
 {#- Rolling distinct users without a join over the 30 days: each active user-day opens

@@ -22,13 +22,7 @@ labelled as (
     select s.*, 'platform', coalesce(c.platform, 'unknown')
     from spans as s
     left join {{ ref('int_user_cohorts') }} as c on s.user_id = c.user_id
-    {%- for column in var('breakdown_attributes') %}
-    union all
-    select s.*, {{ sql_string('attribute.' ~ column) }}, coalesce(a.breakdown_value, 'unknown')
-    from spans as s
-    left join {{ ref('int_user_attributes') }} as a
-        on s.user_id = a.user_id and a.breakdown = {{ sql_string('attribute.' ~ column) }}
-    {%- endfor %}
+    {{ attribute_breakdown_rows('spans', 'x.*') }}
 ),
 
 moves as (

@@ -24,14 +24,7 @@ by_breakdown as (
     select user_id, grain, cohort_period, 'channel', channel from members
     union all
     select user_id, grain, cohort_period, 'platform', platform from members
-    {%- for column in var('breakdown_attributes') %}
-    union all
-    select m.user_id, m.grain, m.cohort_period, {{ sql_string('attribute.' ~ column) }},
-        coalesce(a.breakdown_value, 'unknown')
-    from members as m
-    left join {{ ref('int_user_attributes') }} as a
-        on m.user_id = a.user_id and a.breakdown = {{ sql_string('attribute.' ~ column) }}
-    {%- endfor %}
+    {{ attribute_breakdown_rows('members', 'x.user_id, x.grain, x.cohort_period') }}
 ),
 
 activity as (
