@@ -204,6 +204,10 @@ class BreakdownsConfig(_Strict):
     top_values: int = Field(
         default=10, ge=1, le=100, description="values kept per attribute, those of the most "
         "users; the rest as 'other'")
+    segment_weeks: int = Field(
+        default=8, ge=1, le=53, description="ISO weeks, the snapshot's included, of the segment "
+        "trend tables (fct_segment_*): the current members' activity, retention, lifecycle "
+        "stages and funnels")
 
     @field_validator("attributes")
     @classmethod
@@ -789,6 +793,7 @@ class UseropsConfig(_Strict):
             "segments": [seg.as_var(name) for name, seg in sorted(self.segments.items())],
             "breakdown_attributes": list(self.breakdowns.attributes),
             "breakdown_top_values": self.breakdowns.top_values,
+            "segment_weeks": self.breakdowns.segment_weeks,
             "reporting_timezone": self.timezone,
             "key_events": a.key_events,
             "passive_events": self.passive_events(),

@@ -141,6 +141,10 @@ DAILY_TABLES = {
     "marts.fct_event_transitions": "week_start, from_event, to_event",
     "marts.dim_user_segments": "segment, user_id",
     "marts.fct_segment_summary": "segment",
+    "marts.fct_segment_active_users_daily": "segment, activity_date",
+    "marts.fct_segment_retention_weekly": "segment, cohort_week, week_number",
+    "marts.fct_segment_lifecycle_stage_counts": "segment, activity_date, lifecycle_stage",
+    "marts.fct_segment_funnel_weekly": "segment, funnel, week_start, step_number",
 }
 
 

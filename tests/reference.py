@@ -312,17 +312,22 @@ def lifecycle_daily(
     return pd.DataFrame(rows)
 
 
-def funnel_daily(events: pd.DataFrame, steps: list[str], within: dt.timedelta
-                 ) -> dict[tuple[dt.date, int], int]:
-    """Users per (day entered, step reached) of a sequential funnel (docs/METRICS.md,
-    "Funnels"): a user enters on a day at their first event of step 1 that day; step k is
-    the first event of step k at or after step k - 1's, within `within` of entering."""
+def funnel_counts(events: pd.DataFrame, steps: list[str], within: dt.timedelta,
+                  grain: str = "day", users: set[str] | None = None
+                  ) -> dict[tuple[dt.date, int], int]:
+    """Users per (period entered, step reached) of a sequential funnel (docs/METRICS.md,
+    "Funnels"): a user enters in a period (day or ISO week) at their first event of step
+    1 in it; step k is the first event of step k at or after step k - 1's, within
+    `within` of entering. `users`: only these users (all when None)."""
     ev = events.assign(t=pd.to_datetime(events["event_time"], utc=True))
     ev = ev[ev["event_name"].isin(steps)].sort_values("t")
+    if users is not None:
+        ev = ev[ev["user_id"].isin(users)]
     out: dict[tuple[dt.date, int], int] = {}
     for _, g in ev.groupby("user_id"):
-        firsts = g[g["event_name"] == steps[0]].groupby(g["t"].dt.date)["t"].min()
-        for day, entered in firsts.items():
+        starts = g[g["event_name"] == steps[0]]
+        firsts = starts.groupby(starts["t"].dt.date.map(lambda d: period_of(d, grain)))["t"].min()
+        for period, entered in firsts.items():
             t, reached = entered, 1
             for name in steps[1:]:
                 later = g[(g["event_name"] == name) & (g["t"] >= t)
@@ -331,7 +336,7 @@ def funnel_daily(events: pd.DataFrame, steps: list[str], within: dt.timedelta
                     break
                 t, reached = later["t"].iloc[0], reached + 1
             for k in range(1, reached + 1):
-                out[(day, k)] = out.get((day, k), 0) + 1
+                out[(period, k)] = out.get((period, k), 0) + 1
     return out
 
 

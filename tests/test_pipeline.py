@@ -21,7 +21,7 @@ from tests.conftest import (
     read_table,
     run,
 )
-from tests.reference import active_user_days, active_users_daily, funnel_daily, visits
+from tests.reference import active_user_days, active_users_daily, funnel_counts, visits
 
 pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
 
@@ -159,7 +159,7 @@ def test_churn_warnings_find_the_users_the_generator_made_churn(small_run, small
 def test_a_configured_funnel_matches_the_reference_every_day(small_run, small_data):
     got = read_table(small_run.warehouse, "marts.fct_funnel_daily", "activity_date, step_number",
                      "funnel = 'discovery' and breakdown = 'all'")
-    ref = funnel_daily(small_data.events, SMALL_FUNNEL["steps"],
+    ref = funnel_counts(small_data.events, SMALL_FUNNEL["steps"],
                        dt.timedelta(hours=SMALL_FUNNEL["within_hours"]))
     rows = {(pd.Timestamp(d).date(), int(k)): int(n) for d, k, n in
             got[["activity_date", "step_number", "users"]].itertuples(index=False)}

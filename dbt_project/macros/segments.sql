@@ -51,3 +51,10 @@
     where 1 = 0
 {%- endif -%}
 {%- endmacro %}
+
+{#- First day of the segment trend tables (fct_segment_*): the Monday breakdowns.segment_weeks
+    - 1 ISO weeks before the snapshot day's. A window of fixed length, so a run costs the
+    members x the window, never the history. -#}
+{% macro segment_trend_start() -%}
+    {{ add_days(period_start('week', snapshot_date()), -7 * ((var('segment_weeks') | int) - 1)) }}
+{%- endmacro %}
