@@ -177,6 +177,11 @@ def test_numbers_on_the_page_equal_the_tables(rendered, report_run):
     (members,) = _serving_value(serving, "select users from marts.fct_segment_summary "
                                          "where segment = 'ios_searchers'")
     assert _number(m["segment_ios_searchers_users"]) == members > 0
+    (wau_rate,) = _serving_value(serving, """
+        select wau_rate from marts.fct_segment_active_users_daily
+        where segment = 'ios_searchers' and activity_date = (
+            select max(activity_date) from marts.fct_segment_active_users_daily)""")
+    assert _number(m["segment_ios_searchers_wau_rate"]) == round(wau_rate, 3)
     # the failed checks (here a WARN of a degenerate fit) are counted at the top
     checks = json.loads((latest_run_dir(serving) / CHECKS_FILE).read_text())
     failed = [c for c in checks if not c["passed"]]

@@ -469,6 +469,20 @@ class Report:
         s.charts.append(_figure_html(fig, "segments", 0))
         s.metrics.update({f"segment_{r.segment}_users": int(r.users)
                           for r in df.itertuples(index=False)})
+        trend = self.frame("fct_segment_active_users_daily", """
+            select segment, activity_date, wau_rate from marts.fct_segment_active_users_daily
+            order by segment, activity_date""")
+        if len(trend):
+            # the members' own history: judged today, read backwards (docs/METRICS.md)
+            fig = go.Figure()
+            for name, rows in trend.groupby("segment", sort=True):
+                fig.add_scatter(x=rows["activity_date"], y=rows["wau_rate"], name=name,
+                                mode="lines")
+            fig.update_layout(yaxis={"range": [0, 1], "title": self.t("wau_rate")})
+            s.charts.append(_figure_html(fig, "segments", 1))
+            last = trend[trend["activity_date"] == trend["activity_date"].max()]
+            s.metrics.update({f"segment_{r.segment}_wau_rate": round(float(r.wau_rate), 3)
+                              for r in last.itertuples(index=False)})
         return s
 
     def revenue(self) -> Section:

@@ -108,9 +108,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "conversion": ("conversion", "转化率"),
     "segments": ("Segments", "用户分群"),
     "segments_how": ("Each configured segment against all users on the latest day: the share "
-                     "active in the last 28 days, paying, and at high churn risk.",
+                     "active in the last 28 days, paying, and at high churn risk; then the "
+                     "share of today's members active in the 7 days ending on each day of "
+                     "the last weeks (their history, read backwards).",
                      "各配置的用户分群与全体用户对比（最新一天）：近 28 天活跃占比、付费占比、"
-                     "高流失风险占比。"),
+                     "高流失风险占比；以及今天的成员在最近几周每天的近 7 天活跃占比"
+                     "（成员的历史，向回看）。"),
+    "wau_rate": ("members active in 7 days", "近 7 天活跃的成员占比"),
     "no_segments": ("No segment configured (segments in userops.yaml).",
                     "没有配置用户分群（userops.yaml 的 segments）。"),
     "active_28d_rate": ("active in 28 days", "28 天内活跃"),
