@@ -46,7 +46,9 @@ def test_after_dbt_the_warehouse_opens_with_other_settings(settings, tmp_path):
 def test_tests_of_daily_tables_check_the_rebuilt_days_or_all_on_a_full_build(
         settings, tmp_path, capsys):
     """The test filter of the daily tables (macros/test_window.sql): a daily run tests from
-    window_start - lookback_days on; a full refresh or a first run tests every day."""
+    window_start - lookback_days on; a full refresh or a first run tests every day. Written
+    as a literal (so a scan can skip older row groups); the staged events' filter starts
+    at midnight UTC two days earlier."""
     def rebuilt_from(*windows: tuple[str, bool]) -> str:
         wh = DuckDBWarehouse(str(settings.warehouse), "1GB")
         for day, full_refresh in windows:
@@ -54,11 +56,16 @@ def test_tests_of_daily_tables_check_the_rebuilt_days_or_all_on_a_full_build(
                              full_refresh)
         capsys.readouterr()
         dbt_resource(settings).invoke(
-            ["show", *vars_arg(settings.config.dbt_vars()), "--output", "json",
-             "--inline", "select {{ rebuilt_from() }} as day"],
+            ["show", *vars_arg(settings.config.dbt_vars()), "--output", "json", "--inline",
+             "select {{ rebuilt_from() }} as day, '{{ rebuilt_from() | replace(\"'\", '') }}'"
+             " as written, cast({{ landed_rebuilt_from() }} as date) as landed"],
             target_path=tmp_path / "show").wait()
         out = capsys.readouterr().out
-        return json.loads(out[out.index("{"):out.rindex("}") + 1])["show"][0]["day"]
+        row = json.loads(out[out.index("{"):out.rindex("}") + 1])["show"][0]
+        assert row["written"] == f"cast({row['day']} as date)", row
+        landed = dt.date.fromisoformat(row["day"]) - dt.timedelta(days=2)
+        assert row["landed"] == landed.isoformat(), row
+        return row["day"]
 
     assert settings.config.incremental.lookback_days == 2
     assert rebuilt_from(("2025-03-10", False)) == "1900-01-01"  # a first run
