@@ -62,7 +62,8 @@ def test_every_mart_equals_duckdbs_row_by_row(engines):
     published = marts(spark.serving)
     # the comparison is not empty: every kind of mart has rows, and churn was trained
     for table in ("fct_active_users_daily", "fct_retention_cohorts", "fct_user_lifecycle_spans",
-                  "user_rfm", "user_clv", "user_churn_scores", "dim_users"):
+                  "user_rfm", "user_clv", "user_churn_scores", "dim_users",
+                  "fct_segment_active_users_daily", "fct_segment_funnel_weekly"):
         assert len(published[table]) > 0, table
     runs = published["churn_model_runs"]
     model = runs[runs["method"] != "backtest"]
