@@ -6,6 +6,7 @@ import json
 
 import duckdb
 import pytest
+import yaml
 
 from orchestration.dbt.helpers import vars_arg, write_run_window
 from orchestration.dbt.project import (
@@ -14,8 +15,9 @@ from orchestration.dbt.project import (
     parse_state_dir,
 )
 from orchestration.dbt.runner import DbtError
+from orchestration.settings import Settings
 from orchestration.warehouse.duck import DuckDBWarehouse
-from tests.conftest import make_settings
+from tests.conftest import make_settings, write_config
 
 
 @pytest.fixture()
@@ -127,3 +129,34 @@ def test_two_configurations_in_one_process_each_reach_their_own_warehouse(tmp_pa
     assert first_b.startswith("667")  # 700 MB in MiB, as DuckDB reports it
     assert a.warehouse.exists() and b.warehouse.exists()
     assert {k: v for k, v in os.environ.items() if k.startswith(("USEROPS_", "DBT_"))} == before
+
+
+def test_the_dependency_graph_does_not_change_with_the_configuration(tmp_path):
+    """Dagster's asset graph comes from one manifest, dbt's build order from the run's own
+    parse: a ref that only some configurations render (a segment's sources, a funnel's
+    breakdowns, the attribute breakdowns) would order them differently, and Dagster
+    refuses outputs yielded before their dependencies. Models name such sources in
+    `-- depends_on:`, whatever the config."""
+    def edges(settings, target) -> dict[str, list[str]]:
+        invocation = dbt_resource(settings).invoke(
+            ["parse", *vars_arg(settings.config.dbt_vars())], target_path=target).wait()
+        assert invocation.success
+        nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+        return {uid: sorted(n["depends_on"]["nodes"]) for uid, n in nodes.items()
+                if n["resource_type"] == "model"}
+
+    path = write_config(tmp_path / "bare", tmp_path / "landing")
+    cfg = yaml.safe_load(path.read_text())
+    for key in ("segments", "funnels", "breakdowns"):  # the defaults: none of them
+        cfg.pop(key)
+    path.write_text(yaml.safe_dump(cfg))
+    bare = Settings.build(path)
+    rich = make_settings(tmp_path / "rich", tmp_path / "landing", segments={
+        "every_condition": {"attributes": {"region": "north"}, "channel": ["ads"],
+                            "platform": ["ios"], "lifecycle": ["new"], "tier": ["high"],
+                            "rfm11": ["important_value"], "risk_band": ["high"],
+                            "min_events": {"search": 1}}},
+        funnels={"f": {"steps": ["a", "b"], "breakdowns": ["platform", "channel",
+                                                           "attribute.region"]}},
+        breakdowns={"attributes": ["region"]})
+    assert edges(bare, tmp_path / "t1") == edges(rich, tmp_path / "t2")
