@@ -160,7 +160,7 @@ def test_a_configured_funnel_matches_the_reference_every_day(small_run, small_da
     got = read_table(small_run.warehouse, "marts.fct_funnel_daily", "activity_date, step_number",
                      "funnel = 'discovery' and breakdown = 'all'")
     ref = funnel_counts(small_data.events, SMALL_FUNNEL["steps"],
-                       dt.timedelta(hours=SMALL_FUNNEL["within_hours"]))
+                        dt.timedelta(hours=SMALL_FUNNEL["within_hours"]))
     rows = {(pd.Timestamp(d).date(), int(k)): int(n) for d, k, n in
             got[["activity_date", "step_number", "users"]].itertuples(index=False)}
     assert {key: n for key, n in rows.items() if n} == ref

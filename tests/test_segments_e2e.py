@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import SMALL, SMALL_FUNNEL, SMALL_SEGMENT, read_table
-from tests.reference import funnel_counts, period_of, retention, visits
+from tests.reference import active_user_days, funnel_counts, period_of, retention
 
 pytestmark = pytest.mark.e2e  # runs whole Dagster jobs
 
@@ -19,13 +19,8 @@ SEGMENT = "ios_searchers"
 
 
 @pytest.fixture(scope="module")
-def visited(small_data) -> pd.DataFrame:
-    return visits(small_data.events)
-
-
-@pytest.fixture(scope="module")
-def active(visited) -> pd.DataFrame:
-    return visited[visited["is_engaged"]][["user_id", "activity_date"]].drop_duplicates()
+def active(small_data) -> pd.DataFrame:
+    return active_user_days(small_data.events)
 
 
 @pytest.fixture(scope="module")

@@ -29,16 +29,23 @@
     scalar subquery over run_window cannot prune a scan, a literal lets DuckDB skip the
     row groups of older days (the subquery when not executing: parsing, docs). -#}
 {% macro rebuilt_from() -%}
-    {%- set first -%}
+    {%- if not execute -%}
+        {{- return(rebuilt_from_query()) -}}
+    {%- endif -%}
+    {{- return("cast('" ~ rebuilt_from_day() ~ "' as date)") -}}
+{%- endmacro %}
+
+{% macro rebuilt_from_query() -%}
     (select case when bool_or(full_build) then cast('1900-01-01' as date)
                  else {{ add_days('min(window_start)', -1 * var('lookback_days')) }} end
      from {{ source('userops_meta', 'run_window') }})
-    {%- endset -%}
-    {%- if not execute -%}
-        {{- return(first) -}}
-    {%- endif -%}
-    {%- set day = run_query('select cast(' ~ first ~ ' as string)').rows[0][0] -%}
-    {{- return("cast('" ~ (day or '1900-01-01') ~ "' as date)") -}}
+{%- endmacro %}
+
+{#- The first rebuilt day as an ISO string, read from run_window now (1900-01-01 without
+    a window). -#}
+{% macro rebuilt_from_day() -%}
+    {{- return(run_query('select cast(' ~ rebuilt_from_query() ~ ' as string)').rows[0][0]
+               or '1900-01-01') -}}
 {%- endmacro %}
 
 {#- __landed_rebuilt_from__, for the staged events (a view over the landing table): the
@@ -49,6 +56,6 @@
     {%- if not execute -%}
         {{- return(utc_midnight('1900-01-01')) -}}
     {%- endif -%}
-    {%- set row = run_query('select cast(' ~ add_days(rebuilt_from(), -2) ~ ' as string)').rows[0] -%}
-    {{- return(utc_midnight(row[0])) -}}
+    {%- set first = modules.datetime.date.fromisoformat(rebuilt_from_day()) -%}
+    {{- return(utc_midnight((first - modules.datetime.timedelta(days=2)).isoformat())) -}}
 {%- endmacro %}

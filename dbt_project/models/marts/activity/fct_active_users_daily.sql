@@ -10,8 +10,8 @@
 {#- Active users per day: overall (breakdown 'all'), per acquisition channel, per
     platform and per configured attribute of the users (breakdowns.attributes, bounded in
     int_user_attributes; a day keeps the values its users had when it was built). DAU;
-    WAU and MAU over the rolling 7 and 28 days ending on the day; week-to-date (ISO week, Monday) and month-to-date actives; stickiness;
-    new users; bounced-only users. -#}
+    WAU and MAU over the rolling 7 and 28 days ending on the day; week-to-date (ISO week,
+    Monday) and month-to-date actives; stickiness; new users; bounced-only users. -#}
 
 -- depends_on: {{ ref('int_user_attributes') }}
 with bounds as (
