@@ -7,19 +7,14 @@ schedule moved) launches nothing. Every server is a child that dies with the tes
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import datetime as dt
 import json
 import os
 import pwd
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,20 +36,12 @@ from orchestration.settings import Settings
 from orchestration.window import WINDOW_END_TAG
 from sample_data.generator import GeneratorParams
 from tests.conftest import generated_landing, write_config
+from tests.servers import die_with_parent, free_port, serving, wait_for
 
 pytestmark = pytest.mark.e2e
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: the kernel sends SIGTERM when the test process goes, so a
-    killed test leaves no server behind."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 def _pg_bin() -> Path:
     """Debian's PostgreSQL server; on a fresh Debian machine (as root) installed from the
     system packages first, so the README's test command sets up what it needs."""
@@ -70,23 +57,6 @@ def _pg_bin() -> Path:
     return found[-1].parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait(what: str, seconds: float, probe, log: Path | None = None):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(1)
-    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
-    raise AssertionError(f"{what}: not within {seconds:.0f} s\n{tail}")
-
-
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[dict[str, str]]:
     """A throwaway cluster: initdb in a temporary folder, the server on a free port of
@@ -98,14 +68,14 @@ def postgres() -> Iterator[dict[str, str]]:
         pw = pwd.getpwnam("postgres")
         os.chown(folder, pw.pw_uid, pw.pw_gid)
         as_user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
-    data, log, port = folder / "data", folder / "server.log", _free_port()
+    data, log, port = folder / "data", folder / "server.log", free_port()
     subprocess.run([bindir / "initdb", "-D", data, "-U", "userops", "--auth=trust",
                     "-E", "UTF8", "--no-sync"], check=True, capture_output=True, **as_user)
     with log.open("w") as out:
         server = subprocess.Popen(
             [bindir / "postgres", "-D", data, "-p", str(port), "-k", folder,
              "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-            stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent, **as_user)
+            stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent, **as_user)
 
     def connect(db: str = "postgres"):
         return psycopg2.connect(host="127.0.0.1", port=port, user="userops", dbname=db)
@@ -118,7 +88,7 @@ def postgres() -> Iterator[dict[str, str]]:
             return False
 
     try:
-        _wait("PostgreSQL accepts connections", 60, ready, log)
+        wait_for("PostgreSQL accepts connections", 60, ready, log)
         con = connect()
         con.autocommit = True
         con.cursor().execute("create database dagster")
@@ -130,25 +100,6 @@ def postgres() -> Iterator[dict[str, str]]:
         server.terminate()
         server.wait(30)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _serving(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
-    """A Dagster service as the docs start it, stopped with its children (code servers)."""
-    with log.open("a") as out:
-        proc = subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=_die_with_parent)
-    try:
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def _timezone(now: dt.datetime) -> str:
@@ -217,9 +168,9 @@ def test_the_daemon_runs_the_daily_schedule_with_its_history_in_postgres(
                 DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE,
                 DagsterRunStatus.CANCELED]))
 
-        with _serving(daemon, env, log):
+        with serving(daemon, env, log, cwd=PROJECT):
             wait = (tick_at - dt.datetime.now(ZoneInfo(tz))).total_seconds()
-            runs = _wait("the scheduled run", wait + 420, finished_runs, log)
+            runs = wait_for("the scheduled run", wait + 420, finished_runs, log)
         assert [r.status for r in runs] == [DagsterRunStatus.SUCCESS], log.read_text()[-3000:]
         run = runs[0]
         assert run.tags[WINDOW_END_TAG] == yesterday.isoformat()
@@ -252,10 +203,10 @@ def test_the_daemon_runs_the_daily_schedule_with_its_history_in_postgres(
     assert "exists already" in result.skip_message and run.run_id in result.skip_message
 
     # and the web UI reads the same history
-    port = _free_port()
+    port = free_port()
     webserver = [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
                  "-w", "workspace.yaml"]
-    with _serving(webserver, env, tmp_path / "web.log"):
+    with serving(webserver, env, tmp_path / "web.log", cwd=PROJECT):
         query = {"query": "{ runsOrError { ... on Runs { results { runId status } } } }"}
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/graphql", data=json.dumps(query).encode(),
@@ -268,6 +219,6 @@ def test_the_daemon_runs_the_daily_schedule_with_its_history_in_postgres(
             except OSError:
                 return None
 
-        shown = _wait("dagster-webserver answers", 120, ui_runs, tmp_path / "web.log")
+        shown = wait_for("dagster-webserver answers", 120, ui_runs, tmp_path / "web.log")
     assert _rows(postgres, "select count(*) from runs") == 1
     assert [(r["runId"], r["status"]) for r in shown] == [(run.run_id, "SUCCESS")]
