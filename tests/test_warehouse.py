@@ -53,3 +53,32 @@ def test_no_asset_branches_on_the_engine(module):
                 and any(isinstance(n, ast.Attribute) and n.attr == "engine"
                         for side in (node.left, *node.comparators) for n in ast.walk(side))]
     assert branches == []
+
+
+def test_dbts_spark_sessions_get_the_pipelines_sql_settings():
+    """dbt's sessions on Spark (a Thrift server's included) run with the Spark SQL settings
+    of the pipeline's own sessions: profiles.yml says them again, and must not drift."""
+    import yaml
+
+    from orchestration.dbt.project import DBT_PROJECT_DIR
+    from orchestration.warehouse.spark import SQL_CONF, session_conf
+
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    assert profile["userops"]["outputs"]["spark"]["server_side_parameters"] == SQL_CONF
+    # and both kinds of pipeline session carry them
+    local = session_conf(Path("w.duckdb"), "local[2]", "1g", {})
+    remote = session_conf(Path("w.duckdb"), "local[2]", "1g", {}, "sc://host:15002")
+    assert SQL_CONF.items() <= local.items() and SQL_CONF.items() <= remote.items()
+
+
+def test_a_spark_connect_read_names_the_tables_to_refresh():
+    """On Spark Connect the warehouse refreshes every table a statement reads (dbt rewrites
+    them through another session; tests/test_spark_thrift.py fails without it): the tables
+    are the schema-qualified names after from / join, never a Parquet path."""
+    from orchestration.warehouse.spark import _READS
+
+    sql = ("select * from marts.user_rfm r join intermediate.int_x x on true "
+           "left join `raw`.`events` e on true, parquet.`/tmp/lake/x` "
+           "where r.day > (select max(d) from _userops.run_window)")
+    assert sorted(_READS.findall(sql)) == [("_userops", "run_window"), ("intermediate", "int_x"),
+                                           ("marts", "user_rfm"), ("raw", "events")]

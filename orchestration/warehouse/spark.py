@@ -14,9 +14,11 @@ pool runs one writer at a time, and BI reads the published files, never the ware
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,12 +52,26 @@ def spark_dir(warehouse: Path) -> Path:
     return warehouse.parent / f"{warehouse.stem}.spark"
 
 
+# Spark SQL settings the results depend on, for every session of the pipeline: a local
+# one, a Spark Connect one (the Python assets on a cluster) and dbt's (profiles.yml,
+# server_side_parameters, the same values; tests/test_warehouse.py keeps them equal)
+SQL_CONF = {
+    # naive timestamps are UTC, as everywhere in this project
+    "spark.sql.session.timeZone": "UTC",
+    # an insert_overwrite replaces the days it writes, not the table
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    # Parquet timestamps as UTC instants (not INT96), read back as zoned by DuckDB
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+}
+
+
 def session_conf(warehouse: Path, master: str, driver_memory: str,
                  extra: Mapping[str, str], remote: str | None = None) -> dict[str, str]:
-    """The SparkSession's settings. `remote`: a Spark Connect URL (a cluster); else a
-    session in this process with its warehouse folder and Derby metastore in spark_dir."""
+    """The SparkSession's settings. `remote`: a Spark Connect URL (a cluster: its own
+    warehouse and metastore); else a session in this process with its warehouse folder and
+    Derby metastore in spark_dir."""
     if remote:
-        return {"spark.remote": remote, **extra}
+        return {"spark.remote": remote, **SQL_CONF, **extra}
     root = spark_dir(warehouse).absolute()
     return {
         "spark.master": master,
@@ -67,14 +83,10 @@ def session_conf(warehouse: Path, master: str, driver_memory: str,
         "spark.hadoop.javax.jdo.option.ConnectionURL":
             f"jdbc:derby:;databaseName={root / 'metastore_db'};create=true",
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={root}",
-        # naive timestamps are UTC, as everywhere in this project
-        "spark.sql.session.timeZone": "UTC",
         # a laptop-sized default; a cluster sets its own
         "spark.sql.shuffle.partitions": "8",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
-        "spark.sql.sources.partitionOverwriteMode": "dynamic",
-        # Parquet timestamps as UTC instants (not INT96), read back as zoned by DuckDB
-        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        **SQL_CONF,
         **extra,
     }
 
@@ -102,6 +114,10 @@ def spark_session(conf: Mapping[str, str]) -> SparkSession:
     return session
 
 
+# the schema-qualified tables a statement reads (this project's SQL always qualifies them)
+_READS = re.compile(r"\b(?:from|join)\s+`?([A-Za-z_]\w*)`?\.`?([A-Za-z_]\w*)`?", re.IGNORECASE)
+
+
 class SparkWarehouse(Warehouse):
     engine = "spark"
     duckdb_views = False
@@ -114,11 +130,34 @@ class SparkWarehouse(Warehouse):
     def spark(self) -> SparkSession:
         return spark_session(self.conf)
 
+    @property
+    def remote(self) -> bool:
+        """A Spark Connect session: dbt writes through other sessions (a Thrift server's)."""
+        return "spark.remote" in self.conf
+
+    def _fresh(self, tables: Iterable[str]) -> None:
+        """On Spark Connect, this session caches a table's file listing; once dbt has
+        rewritten the table through its own session, the listing names deleted files. So
+        each table is refreshed before it is read. A local session is dbt's own: never stale."""
+        if not self.remote:
+            return
+        from pyspark.errors import AnalysisException
+
+        for table in tables:
+            # no such table (yet): the read itself will say so
+            with contextlib.suppress(AnalysisException):
+                self.spark.sql(f"refresh table {table}")
+
     def _sql(self, sql: str, params: Sequence[Any] | None = None) -> DataFrame:
+        self._fresh({f"{schema}.{table}" for schema, table in _READS.findall(sql)})
         return self.spark.sql(sql, args=list(params)) if params else self.spark.sql(sql)
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
-        return self._sql(sql, params).toPandas()
+        frame = self._sql(sql, params).toPandas()
+        # Spark Connect hangs its query metrics on the frame's attrs, which pandas then
+        # writes into any Parquet file of it as JSON (and fails: they are objects)
+        frame.attrs.clear()
+        return frame
 
     def row(self, sql: str, params: Sequence[Any] | None = None) -> tuple | None:
         rows = self._sql(sql, params).take(1)
@@ -168,6 +207,7 @@ class SparkWarehouse(Warehouse):
     def columns(self, table: str) -> dict[str, str]:
         if not self.spark.catalog.tableExists(table):
             return {}
+        self._fresh([table])
         return {f.name: _duck_type(f.dataType) for f in self.spark.table(table).schema.fields}
 
     def relations(self, schema: str) -> dict[str, str | None]:
@@ -179,6 +219,7 @@ class SparkWarehouse(Warehouse):
                 for t in sorted(found, key=lambda t: t.name) if not t.isTemporary}
 
     def export_parquet(self, relation: str, target: Path) -> tuple[int, str]:
+        self._fresh([relation])
         frame = self.spark.table(relation)
         frame.write.mode("overwrite").parquet(str(target))
         rows = self.spark.read.parquet(str(target)).count()
