@@ -149,7 +149,8 @@ class SparkWarehouse(Warehouse):
                 self.spark.sql(f"refresh table {table}")
 
     def _sql(self, sql: str, params: Sequence[Any] | None = None) -> DataFrame:
-        self._fresh({f"{schema}.{table}" for schema, table in _READS.findall(sql)})
+        if self.remote:  # a local session never needs it: no scan of the SQL for it
+            self._fresh({f"{schema}.{table}" for schema, table in _READS.findall(sql)})
         return self.spark.sql(sql, args=list(params)) if params else self.spark.sql(sql)
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
