@@ -227,7 +227,7 @@ def _cmd_generate(args, settings_config) -> Path:
 def _cmd_run(args, config, landing: Path | None, start=None, end=None,
              full_refresh=False, accept_definition_change=False) -> int:
     from orchestration.resources import warehouse_for
-    from orchestration.runner import HeldBack, dagster_ui_hint, run_pipeline
+    from orchestration.runner import HeldBack, dagster_ui_hint, one_run_at_a_time, run_pipeline
     from orchestration.settings import Settings
     from orchestration.summary import format_checks, format_summary, read_summary
 
@@ -235,7 +235,8 @@ def _cmd_run(args, config, landing: Path | None, start=None, end=None,
     run_log = settings.dagster_home / "logs" / "last_run.log"
     t0 = time.perf_counter()
     try:
-        with _run_log(run_log, args.verbose):
+        # the lock first: a run refused beside another must not truncate that one's log
+        with one_run_at_a_time(settings), _run_log(run_log, args.verbose):
             outcome = run_pipeline(
                 settings, start, end, full_refresh,
                 log_level="INFO" if args.verbose else "WARNING",

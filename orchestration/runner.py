@@ -30,6 +30,7 @@ from orchestration.report.build import build_html, write_page
 from orchestration.resources import warehouse_for
 from orchestration.serving import SERVING_FILE
 from orchestration.settings import Settings, file_rules, landing_mappings
+from orchestration.warehouse.store import WarehouseBusy
 from orchestration.window import MODELS_OP, window_run_config, window_tags
 
 log = logging.getLogger(__name__)
@@ -198,56 +199,71 @@ def run_pipeline(
                        "--start, or set an earlier start_date in the config file")
     if start is not None and end < start:
         raise RunError(f"--end {end} is before --start {start}")
-    if start is not None and not full_refresh:
-        _warn_of_a_hole(settings, start)
-    defs = build_definitions(settings)
-    job = defs.resolve_job_def(DAILY_JOB)
-    selection = None
-    if models_only:
-        selection = [key for a in defs.assets if getattr(a, "op", None) is not None
-                     and a.op.name in (LANDING_OP, MODELS_OP) for key in a.keys]
-    if catch_up:
-        log.info("running %s, catching up through %s", DAILY_JOB, end)
-    else:
-        log.info("running %s over %s .. %s (%d days)", DAILY_JOB, start, end,
-                 (end - start).days + 1)
-    console = {"log_level": log_level, "tracebacks": tracebacks}
-    run_config = {"loggers": {"console": {"config": console}, "progress": {}},
-                  **window_run_config(start, end, full_refresh, catch_up,
-                                      accept_definition_change)}
-    steps = job.get_subset(asset_selection=set(selection)) if selection else job
-    display = Progress(progress, len(steps.graph.nodes)) if progress is not None else None
-    activate(display)
-    with instance_for(settings) as instance, _closing(display):
-        recover_crashed_runs(instance)
-        result = job.execute_in_process(
-            instance=instance,
-            run_config=run_config,
-            tags={
-                **window_tags(start, end),
-                PID_TAG: str(os.getpid()),
-                HOST_TAG: socket.gethostname(),
-            },
-            raise_on_error=False,
-            asset_selection=selection,
-        )
-    prune_dbt_runs(settings)
-    checks = [
-        CheckOutcome(
-            asset="/".join(e.asset_key.path),
-            check=e.check_name,
-            passed=e.passed,
-            severity=e.severity.value,
-            metadata={k: getattr(v, "value", v) for k, v in e.metadata.items()},
-        )
-        for e in result.get_asset_check_evaluations()
-    ]
-    if not result.success:
-        failures = step_failures(result)
-        shutil.rmtree(pending_dir(settings, result.run_id), ignore_errors=True)  # unpublished
-        raise HeldBack(failure_reasons(failures, checks), serving_state(settings),
-                       held_back_report(settings, failures, checks))
-    return RunOutcome(*(_built_window(settings) or (start, end)), checks)
+    with one_run_at_a_time(settings):
+        if start is not None and not full_refresh:
+            _warn_of_a_hole(settings, start)
+        defs = build_definitions(settings)
+        job = defs.resolve_job_def(DAILY_JOB)
+        selection = None
+        if models_only:
+            selection = [key for a in defs.assets if getattr(a, "op", None) is not None
+                         and a.op.name in (LANDING_OP, MODELS_OP) for key in a.keys]
+        if catch_up:
+            log.info("running %s, catching up through %s", DAILY_JOB, end)
+        else:
+            log.info("running %s over %s .. %s (%d days)", DAILY_JOB, start, end,
+                     (end - start).days + 1)
+        console = {"log_level": log_level, "tracebacks": tracebacks}
+        run_config = {"loggers": {"console": {"config": console}, "progress": {}},
+                      **window_run_config(start, end, full_refresh, catch_up,
+                                          accept_definition_change)}
+        steps = job.get_subset(asset_selection=set(selection)) if selection else job
+        display = Progress(progress, len(steps.graph.nodes)) if progress is not None else None
+        activate(display)
+        with instance_for(settings) as instance, _closing(display):
+            recover_crashed_runs(instance)
+            result = job.execute_in_process(
+                instance=instance,
+                run_config=run_config,
+                tags={
+                    **window_tags(start, end),
+                    PID_TAG: str(os.getpid()),
+                    HOST_TAG: socket.gethostname(),
+                },
+                raise_on_error=False,
+                asset_selection=selection,
+            )
+        prune_dbt_runs(settings)
+        checks = [
+            CheckOutcome(
+                asset="/".join(e.asset_key.path),
+                check=e.check_name,
+                passed=e.passed,
+                severity=e.severity.value,
+                metadata={k: getattr(v, "value", v) for k, v in e.metadata.items()},
+            )
+            for e in result.get_asset_check_evaluations()
+        ]
+        if not result.success:
+            failures = step_failures(result)
+            # unpublished
+            shutil.rmtree(pending_dir(settings, result.run_id), ignore_errors=True)
+            raise HeldBack(failure_reasons(failures, checks), serving_state(settings),
+                           held_back_report(settings, failures, checks))
+        return RunOutcome(*(_built_window(settings) or (start, end)), checks)
+
+
+@contextlib.contextmanager
+def one_run_at_a_time(settings: Settings) -> Iterator[None]:
+    """Hold the warehouse's state for the whole run (StateStore.held): a second run on the
+    same state refuses with one line (RunError) before it lands or builds anything. Holds
+    nest, so a caller may take it around its own preparation too (the CLI's run log)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(warehouse_for(settings).store.held())
+        except WarehouseBusy as busy:
+            raise RunError(str(busy)) from None
+        yield
 
 
 def _built_window(settings: Settings) -> tuple[dt.date, dt.date] | None:

@@ -2,16 +2,20 @@
 JVM on this machine (tests/spark_cluster.py), the pipeline's session their driver
 (`master: spark://...`), the SQL running in executors in the workers' processes. Every
 published mart equals DuckDB's row by row; a worker killed in the middle of a run loses
-nothing (Spark reschedules its tasks on the other) and the rerun still equals DuckDB.
+nothing (Spark reschedules its tasks on the other) and the rerun still equals DuckDB; a
+second run started meanwhile on the same warehouse refuses in one line.
 
 Marked `spark` (the `spark` extra, Java): `uv run --locked --extra spark pytest -m spark`.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -63,8 +67,8 @@ def test_every_mart_on_the_cluster_equals_duckdbs(cluster, engines):
     assert len(executors) == 2, executors
 
 
-def _kill_once_dbt_runs(spark, worker, after_seconds: float) -> threading.Thread:
-    """A thread that kills `worker` `after_seconds` into the next dbt invocation (its
+def _once_dbt_runs(spark, after_seconds: float, action: Callable[[], None]) -> threading.Thread:
+    """A thread that calls `action` `after_seconds` into the next dbt invocation (its
     target folder appearing), i.e. while executors run the models' SQL."""
     runs = dbt_runs_dir(spark)
     before = set(runs.glob("*/*")) if runs.exists() else set()
@@ -74,7 +78,7 @@ def _kill_once_dbt_runs(spark, worker, after_seconds: float) -> threading.Thread
         while time.monotonic() < deadline:
             if runs.exists() and set(runs.glob("*/*")) - before:
                 time.sleep(after_seconds)
-                kill_worker(worker)
+                action()
                 return
             time.sleep(0.5)
 
@@ -83,11 +87,26 @@ def _kill_once_dbt_runs(spark, worker, after_seconds: float) -> threading.Thread
     return thread
 
 
-def test_a_worker_lost_mid_run_loses_nothing(cluster, engines):
+def test_a_worker_lost_mid_run_loses_nothing_and_a_second_run_is_refused(cluster, engines):
     duck, spark, days = engines
-    killer = _kill_once_dbt_runs(spark, cluster.workers[1], after_seconds=10)
+    second: list[subprocess.CompletedProcess] = []
+
+    def lose_a_worker_and_start_a_second_run() -> None:
+        kill_worker(cluster.workers[1])
+        config = spark.warehouse.parent / "userops.yaml"  # tests.conftest.write_config's
+        second.append(subprocess.run(
+            [sys.executable, "-m", "orchestration.cli", "run", "--config", str(config), "-q"],
+            capture_output=True, text=True, timeout=300))
+
+    watcher = _once_dbt_runs(spark, 10, lose_a_worker_and_start_a_second_run)
     run(spark, days[-2], days[-1])  # a daily run over two days, one worker gone half-way
-    killer.join(timeout=1)
+    watcher.join(timeout=300)
     assert cluster.workers[1].poll() is not None, "the worker was not killed during the run"
     assert cluster.alive_workers() == 1
+    # the second run, started while the first was building, refused in one line
+    assert len(second) == 1, "the second run did not start during the first"
+    refused = second[0]
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert refused.stderr.startswith("userops: error: another run is using the warehouse "
+                                     f"{spark.warehouse} (pid {os.getpid()} "), refused.stderr
     assert_same_marts(duck.serving, spark.serving, "after a rerun that lost a worker")
