@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dagster import DagsterInstance
 
 from orchestration.cli import main
+from orchestration.definitions import DAILY_JOB, build_definitions
 from orchestration.resources import build_warehouse
 from orchestration.runner import RunError, run_pipeline
 from orchestration.warehouse.store import StateStore, WarehouseBusy
+from orchestration.window import window_run_config
 from sample_data.generator import GeneratorParams
 from tests.conftest import generated_landing, make_settings
 from tests.servers import die_with_parent
@@ -75,3 +78,20 @@ def test_a_run_beside_another_refuses_in_one_line_and_records_nothing(tmp_path, 
         f"(pid {proc.pid} " in err and "wait for that run to end" in err
     # nothing landed, built or recorded: no Dagster run, no serving folder
     assert not settings.dagster_home.exists() and not settings.serving.exists()
+
+
+def test_a_run_the_daemon_launches_beside_another_fails_at_its_warehouse(tmp_path, holder):
+    """The daemon or the UI launch the job without run_pipeline: the warehouse resource takes
+    the same lock, so the run fails before any step, with the same line."""
+    state, proc = holder
+    landing, days = generated_landing(tmp_path, GeneratorParams(users=20, days=3, seed=3))
+    settings = make_settings(state.parent, landing)
+    job = build_definitions(settings).resolve_job_def(DAILY_JOB)
+    with DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False,
+                                        run_config=window_run_config(days[0], days[-1]))
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+    assert f"another run is using the warehouse {state} (pid {proc.pid} " in str(failure), \
+        failure
+    assert not any(e.is_step_success for e in result.all_events)
