@@ -433,19 +433,22 @@ def drivers(fitted: Fitted, rows: pd.DataFrame, p: np.ndarray, top: int = 3) -> 
         out["driver_3"] = [f"active_days={int(f) + 1} in {int(t) + 1} days"
                            for f, t in zip(s["frequency"], s["T"], strict=True)]
         return out
-    deltas = {}
-    for name in SUPERVISED_FEATURES:
-        changed = rows.copy()
-        changed[name] = fitted.reference[name]
-        deltas[name] = p - fitted.predict(changed)
-    delta = pd.DataFrame(deltas, index=rows.index)
-    order = np.argsort(-delta.abs().to_numpy(), axis=1, kind="mergesort")[:, :top]
-    names = np.array(SUPERVISED_FEATURES)
+    # every feature set to its reference in one frame, predicted in one call
+    changed = pd.concat([rows.assign(**{name: fitted.reference[name]})
+                         for name in SUPERVISED_FEATURES], ignore_index=True)
+    delta = p[None, :] - fitted.predict(changed).reshape(len(SUPERVISED_FEATURES), len(rows))
+    delta = delta.T  # rows x features
+    order = np.argsort(-np.abs(delta), axis=1, kind="mergesort")[:, :top]
     for i in range(top):
-        picked = names[order[:, i]]
-        out[f"driver_{i + 1}"] = [
-            f"{n}={_show(rows.at[idx, n])} ({delta.at[idx, n]:+.2f})"
-            for idx, n in zip(rows.index, picked, strict=True)]
+        picked = order[:, i]
+        text = np.empty(len(rows), dtype=object)
+        for k in np.unique(picked):  # the rows whose i-th driver is feature k, at once
+            at = np.flatnonzero(picked == k)
+            name = SUPERVISED_FEATURES[k]
+            values = rows[name].iloc[at]
+            text[at] = [f"{name}={_show(v)} ({x:+.2f})"
+                        for v, x in zip(values, delta[at, k], strict=True)]
+        out[f"driver_{i + 1}"] = text
     return out
 
 
