@@ -210,25 +210,56 @@ def test_drift_check_against_the_previous_run_and_recency():
 
 
 def test_a_champion_that_cannot_be_refitted_leaves_the_fallback_scores():
-    """The backtest chose BG/NBD, but at the snapshot nobody has a repeat active day (a
-    degenerate day): the run keeps the incumbent model's scores and says why, instead of
-    failing the scoring step."""
-    from orchestration.assets.churn_challengers import scores_or_fallback
+    """The backtest chose BG/NBD, but at the latest cut-off nobody has a repeat active day
+    (a degenerate sample): the run keeps the incumbent model's scores and says why, instead
+    of failing the scoring step."""
+    from orchestration.assets.churn_challengers import fit_champion, scores_or_fallback
 
-    now = pd.DataFrame({"cutoff_date": pd.Timestamp("2025-04-01"), "is_scoring_day": True,
-                        "user_id": [f"u{u}" for u in range(20)], "frequency": 0,
-                        "recency": 0, "T": list(range(20))})
+    cutoff = pd.Timestamp("2025-03-01")
+    summaries = pd.DataFrame({"cutoff_date": cutoff, "is_scoring_day": False,
+                              "user_id": [f"u{u}" for u in range(20)], "frequency": 0,
+                              "recency": 0, "T": list(range(20))})
+    now = summaries.assign(cutoff_date=pd.Timestamp("2025-04-01"), is_scoring_day=True)
     incumbent = pd.DataFrame({"user_id": now["user_id"], "recency_days": now["T"],
                               "tier": "low", "channel": "organic",
                               "churn_probability": 0.4, "method": "recency",
                               "risk_band": "medium"})
     result = challengers.Backtest(pd.DataFrame(), pd.DataFrame(), "bgnbd", "best mean auc")
+    labelled = _features([cutoff])
     scores, champion, reason = scores_or_fallback(
-        result, _features([pd.Timestamp("2025-03-01")]), now, incumbent,
-        BACKTEST, churn_settings(parse_config({})))
+        result, lambda: fit_champion(result, labelled, pd.concat([summaries, now]), BACKTEST),
+        labelled.iloc[:0], now, incumbent, BACKTEST, churn_settings(parse_config({})))
     assert champion is None
-    assert "champion bgnbd could not be refitted at the snapshot" in reason
+    assert "champion bgnbd could not be refitted on the labelled data" in reason
     assert "repeat" in reason  # the fit's own message
     assert (scores["method"] == "recency").all()
     assert scores["churn_probability"].tolist() == scores["raw_probability"].tolist()
     assert scores["driver_1"].isna().all() and len(scores) == 20
+
+
+def test_a_btyd_champion_scores_todays_summaries_with_the_cutoffs_parameters():
+    """The champion is fitted on the latest cut-off's summaries and kept until the labelled
+    data changes; each day it scores the users' summaries of that day."""
+    from orchestration.assets.churn_challengers import champion_scores, fit_champion
+
+    cutoff, today = pd.Timestamp("2025-03-01"), pd.Timestamp("2025-03-04")
+    summaries = _summaries([cutoff], users=200)
+    now = summaries.assign(cutoff_date=today, is_scoring_day=True, T=summaries["T"] + 3)
+    result = challengers.Backtest(pd.DataFrame(), pd.DataFrame(), "bgnbd", "best mean auc")
+    champion = fit_champion(result, _features([cutoff]), pd.concat([summaries, now]), BACKTEST)
+    fitted, params = champion
+    assert fitted.summary is None  # nothing of the cut-off's users is kept
+    incumbent = pd.DataFrame({"user_id": now["user_id"], "recency_days": 1, "tier": "low",
+                              "channel": "organic", "churn_probability": 0.4,
+                              "method": "recency", "risk_band": "medium"})
+    scores = champion_scores(result, champion, _features([today]).iloc[:0], now, incumbent,
+                             BACKTEST, churn_settings(parse_config({})))
+    frame = now.set_index("user_id")[["frequency", "recency", "T"]].astype(float)
+    expected = challengers.btyd_no_purchase("bgnbd", params, frame, BACKTEST.horizon_days)
+    assert (scores["method"] == "bgnbd").all()
+    np.testing.assert_allclose(scores["raw_probability"], expected)
+    # three days later, the same users are less likely to come back than at the cut-off
+    at_cutoff = challengers.btyd_no_purchase(
+        "bgnbd", params, summaries.set_index("user_id")[["frequency", "recency", "T"]]
+        .astype(float), BACKTEST.horizon_days)
+    assert (expected >= at_cutoff - 1e-12).all() and (expected > at_cutoff).any()

@@ -129,6 +129,8 @@ def test_rerun_keeps_one_model_run_per_day_and_reuses_the_model(churn_run):
     first = read_table(settings.warehouse, "marts.churn_model_runs", "snapshot_date",
                        "method <> 'backtest'")
     kept = read_table(settings.warehouse, "_userops.fitted_models", "name")
+    # the event model, the backtest and its champion's fit
+    assert set(kept["name"]) == {"churn_supervised", "churn_backtest", "churn_champion"}
     run(settings, LAST, LAST)
     runs = read_table(settings.warehouse, "marts.churn_model_runs", "snapshot_date",
                       "method <> 'backtest'")

@@ -139,12 +139,20 @@ def test_the_champion_scores_every_customer_calibrated(sample_run):
 
         raw = reference_orders()
         days = raw.groupby(["customer", "date"], as_index=False)["amount"].sum()
-        g = days.groupby("customer")
-        ref = pd.DataFrame({"frequency": g.size() - 1,
-                            "recency": (g["date"].max() - g["date"].min()).dt.days,
-                            "T": (pd.Timestamp(SNAPSHOT) - g["date"].min()).dt.days})
+
+        def summary(day: pd.Timestamp) -> pd.DataFrame:  # purchase days up to `day`
+            g = days[days["date"] <= day].groupby("customer")
+            return pd.DataFrame({"frequency": g.size() - 1,
+                                 "recency": (g["date"].max() - g["date"].min()).dt.days,
+                                 "T": (day - g["date"].min()).dt.days})
+
+        # the champion's parameters are fitted at the latest cut-off, the scores use the
+        # snapshot's summaries (docs/CHURN.md, Champion)
+        folds = read_table(sample_run, "marts.churn_model_runs", "test_day",
+                           "method = 'backtest' and status = 'ok'")
         fit = btyd.fit_bgnbd if champion == "bgnbd" else btyd.fit_pareto_nbd
-        params, _ = fit(ref)
+        params, _ = fit(summary(pd.Timestamp(folds["test_day"].max())))
+        ref = summary(pd.Timestamp(SNAPSHOT))
         p = (btyd.prob_no_purchase if champion == "bgnbd" else btyd.pnbd_prob_no_purchase)(
             params, ref, 30)
         got = scores.set_index(scores["user_id"].map(_customer))["raw_probability"]

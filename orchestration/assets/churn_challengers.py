@@ -1,10 +1,13 @@
 """The churn challengers inside the churn_scores asset: read the backtest inputs, run the
 backtest (models/challengers.py; kept in the model store while its inputs stay the same),
-let the champion score, and record every candidate and fold in churn_model_runs, the
+fit its champion on the same inputs (kept likewise: refitted about weekly, when a feature
+day's label completes), let it score today's rows, and record every candidate and fold in churn_model_runs, the
 reliability tables in churn_model_calibration and the drift check's verdict."""
 
 import dataclasses
+import functools
 import importlib.metadata
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -21,6 +24,8 @@ FEATURES_TABLE = "intermediate.int_churn_features"
 SUMMARIES_TABLE = "intermediate.int_churn_backtest_summaries"
 CALIBRATION_TABLE = "marts.churn_model_calibration"
 BACKTEST_MODEL = "churn_backtest"  # its name in the model store
+CHAMPION_MODEL = "churn_champion"  # the champion's fit, keyed by the backtest's fingerprint
+LABELLED = "is_churned is not null"
 DRIFT_CHECK = "champion_not_drifting"
 BACKTEST_METHOD = "backtest"  # churn_model_runs.method of the candidate x fold rows
 FEATURE_COLUMNS = ["feature_date", "user_id", "is_churned", "is_scoring_day",
@@ -44,57 +49,115 @@ class ChallengerOutcome:
     drift: AssetCheckResult
 
 
-def _backtest(context, warehouse: Warehouse, s: challengers.BacktestSettings,
-              snapshot) -> tuple[challengers.Backtest, pd.DataFrame, pd.DataFrame]:
-    labelled_where = "is_churned is not null"
+class _Inputs:
+    """The backtest's and the champion's inputs, each read when first needed: a day whose
+    labelled data is unchanged reads only the scoring day's rows."""
+
+    def __init__(self, warehouse: Warehouse) -> None:
+        self.warehouse = warehouse
+
+    @functools.cached_property
+    def labelled(self) -> pd.DataFrame:
+        return self.warehouse.query(
+            f"select {', '.join(FEATURE_COLUMNS)} from {FEATURES_TABLE} "
+            f"where {LABELLED} order by feature_date, user_id")
+
+    @functools.cached_property
+    def summaries(self) -> pd.DataFrame:
+        return self.warehouse.query(
+            f"select * from {SUMMARIES_TABLE} order by cutoff_date, user_id")
+
+    @functools.cached_property
+    def scoring(self) -> pd.DataFrame:
+        return self.warehouse.query(f"select {', '.join(FEATURE_COLUMNS)} from {FEATURES_TABLE} "
+                                    "where is_scoring_day order by user_id")
+
+    @functools.cached_property
+    def now(self) -> pd.DataFrame:
+        return self.warehouse.query(f"select * from {SUMMARIES_TABLE} where is_scoring_day "
+                                    "order by user_id")
+
+
+def _backtest(context, warehouse: Warehouse, s: challengers.BacktestSettings, snapshot,
+              inputs: _Inputs) -> tuple[challengers.Backtest, str]:
+    """The backtest and the fingerprint of what it was fitted on (the labelled rows, the
+    cut-offs' summaries, the settings)."""
     settings_key = {**dataclasses.asdict(s), "version": 3,
                     "scikit-learn": importlib.metadata.version("scikit-learn")}
     labelled_columns = [c for c in FEATURE_COLUMNS if c != "is_scoring_day"]
     key = model_store.rows_fingerprint(
-        warehouse, FEATURES_TABLE, labelled_columns, labelled_where,
+        warehouse, FEATURES_TABLE, labelled_columns, LABELLED,
         {**settings_key, "summaries": model_store.rows_fingerprint(
             warehouse, SUMMARIES_TABLE, ["cutoff_date", "user_id", "frequency", "recency", "T"],
             "not is_scoring_day", {})})
-    features = warehouse.query(
-        f"select {', '.join(FEATURE_COLUMNS)} from {FEATURES_TABLE} "
-        f"where {labelled_where} or is_scoring_day order by feature_date, user_id")
-    summaries = warehouse.query(f"select * from {SUMMARIES_TABLE} order by cutoff_date, user_id")
     kept = model_store.load(warehouse, BACKTEST_MODEL, key)
     if kept is not None:
         context.log.info("churn backtest: inputs unchanged since %s; reusing it",
                          kept.trained_snapshot)
-        return kept.fitted, features, summaries
-    result = challengers.backtest(features[features["is_churned"].notna()], summaries, s)
+        return kept.fitted, key
+    result = challengers.backtest(inputs.labelled, inputs.summaries, s)
     model_store.save(warehouse, BACKTEST_MODEL, key, result, snapshot, context.run_id)
-    return result, features, summaries
+    return result, key
 
 
 class ChampionNotRefitted(Exception):
-    """The backtest's champion cannot be fitted on the snapshot's data."""
+    """The backtest's champion cannot be fitted on the labelled data."""
 
 
-def champion_scores(result: challengers.Backtest, features: pd.DataFrame,
-                    summaries: pd.DataFrame, incumbent: pd.DataFrame,
-                    s: challengers.BacktestSettings, cs: ChurnSettings) -> pd.DataFrame:
-    """The incumbent's users with the champion's calibrated probability where the champion
-    can score them (BTYD: every user with an active day; recency: every scored user;
-    supervised: the scoring day's feature rows), the raw one and the top three drivers."""
-    drivers = ["driver_1", "driver_2", "driver_3"]
-    if result.champion is None:
-        return incumbent.assign(raw_probability=incumbent["churn_probability"],
-                                **dict.fromkeys(drivers))
-    labelled = features[features["is_churned"].notna()]
-    now = summaries[summaries["is_scoring_day"].astype(bool)]
+Champion = tuple[challengers.Fitted, object]  # the fitted champion, its BG/NBD parameters
+
+
+def fit_champion(result: challengers.Backtest, labelled: pd.DataFrame,
+                 summaries: pd.DataFrame, s: challengers.BacktestSettings) -> Champion:
+    """The backtest's champion fitted on everything labelled: every labelled feature row
+    and the users' summaries as of the latest cut-off (BTYD parameters, the supervised
+    model's BG/NBD features). A function of the backtest's own inputs, so it is refitted
+    when they change (a feature day's label completing) and scores the days between."""
+    days = challengers.fold_days(summaries)
+    if not days:
+        raise ChampionNotRefitted("no cut-off summaries")
+    cutoff = summaries[pd.to_datetime(summaries["cutoff_date"]) == days[-1]]
     try:
-        fitted, params = challengers.fit_champion(result.champion, labelled, now, s)
+        fitted, params = challengers.fit_champion(result.champion, labelled, cutoff, s)
     except (btyd.FitError, ValueError) as exc:  # the fit's own refusals, nothing after it
         raise ChampionNotRefitted(str(exc)) from exc
+    return dataclasses.replace(fitted, summary=None), params  # scoring brings today's
+
+
+def _kept_champion(context, warehouse: Warehouse, result: challengers.Backtest, key: str,
+                   inputs: _Inputs, s: challengers.BacktestSettings, snapshot) -> Champion:
+    """fit_champion's fit, kept in the model store under the backtest's fingerprint."""
+    name = f"{key}:{result.champion}"
+    kept = model_store.load(warehouse, CHAMPION_MODEL, name)
+    if kept is not None:
+        context.log.info("churn champion: labelled data unchanged since %s; scoring with "
+                         "that day's fit", kept.trained_snapshot)
+        return kept.fitted
+    champion = fit_champion(result, inputs.labelled, inputs.summaries, s)
+    model_store.save(warehouse, CHAMPION_MODEL, name, champion, snapshot, context.run_id)
+    return champion
+
+
+def champion_scores(result: challengers.Backtest, champion: Champion | None,
+                    scoring: pd.DataFrame, now: pd.DataFrame, incumbent: pd.DataFrame,
+                    s: challengers.BacktestSettings, cs: ChurnSettings) -> pd.DataFrame:
+    """The incumbent's users with the champion's calibrated probability where the champion
+    can score them (BTYD: every user with an active day, from their summary today;
+    recency: every scored user; supervised: the scoring day's feature rows), the raw one
+    and the top three drivers. `scoring`: the scoring day's feature rows; `now`: every
+    user's summary today."""
+    drivers = ["driver_1", "driver_2", "driver_3"]
+    if result.champion is None or champion is None:
+        return incumbent.assign(raw_probability=incumbent["churn_probability"],
+                                **dict.fromkeys(drivers))
+    fitted, params = champion
     if result.champion == "supervised":
-        rows = challengers.with_btyd_features(
-            features[features["is_scoring_day"].astype(bool)], params, s.horizon_days)
+        rows = challengers.with_btyd_features(scoring, params, s.horizon_days)
     elif result.champion == "recency":
         rows = incumbent[["user_id", "recency_days"]]
     else:
+        fitted = dataclasses.replace(
+            fitted, summary=now.set_index("user_id")[["frequency", "recency", "T"]])
         rows = incumbent[incumbent["user_id"].isin(now["user_id"])][["user_id"]]
     rows = rows.reset_index(drop=True)
     raw = fitted.predict(rows)
@@ -111,22 +174,25 @@ def champion_scores(result: challengers.Backtest, features: pd.DataFrame,
     return scores[[*incumbent.columns, "raw_probability", *drivers]]
 
 
-def scores_or_fallback(result: challengers.Backtest, features: pd.DataFrame,
-                       summaries: pd.DataFrame, incumbent: pd.DataFrame,
+def scores_or_fallback(result: challengers.Backtest, champion: Callable[[], Champion],
+                       scoring: pd.DataFrame, now: pd.DataFrame, incumbent: pd.DataFrame,
                        s: challengers.BacktestSettings, cs: ChurnSettings,
                        ) -> tuple[pd.DataFrame, str | None, str]:
-    """champion_scores, with the champion and the reason that scored. The backtest's
-    champion fitted at its cut-offs, but may not on the snapshot's data (a degenerate day):
-    then the incumbent (fallback) model's scores stand, and the reason says why."""
+    """champion_scores, with the champion and the reason that scored. `champion()` gives
+    the fitted champion (fit_champion); the backtest's champion fitted at its cut-offs,
+    but may not on all the labelled data (a degenerate sample): then the incumbent
+    (fallback) model's scores stand, and the reason says why."""
+    if result.champion is None:
+        return (champion_scores(result, None, scoring, now, incumbent, s, cs), None,
+                result.reason)
     try:
-        return (champion_scores(result, features, summaries, incumbent, s, cs),
-                result.champion, result.reason)
+        fitted = champion()
     except ChampionNotRefitted as exc:
-        reason = (f"the backtest's champion {result.champion} could not be refitted at the "
-                  f"snapshot: {exc}")
-        scores = champion_scores(dataclasses.replace(result, champion=None), features,
-                                 summaries, incumbent, s, cs)
-        return scores, None, reason
+        reason = (f"the backtest's champion {result.champion} could not be refitted on the "
+                  f"labelled data: {exc}")
+        return champion_scores(result, None, scoring, now, incumbent, s, cs), None, reason
+    return (champion_scores(result, fitted, scoring, now, incumbent, s, cs),
+            result.champion, result.reason)
 
 
 def drift_check(history: pd.DataFrame, result: challengers.Backtest, margin: float,
@@ -206,14 +272,17 @@ def calibration_rows(result: challengers.Backtest, snapshot) -> pd.DataFrame:
 def run_challengers(context, warehouse: Warehouse, settings: Settings, snapshot,
                     incumbent: pd.DataFrame, cs: ChurnSettings) -> ChallengerOutcome:
     s = backtest_settings(settings.config)
-    result, features, summaries = _backtest(context, warehouse, s, snapshot)
+    inputs = _Inputs(warehouse)
+    result, key = _backtest(context, warehouse, s, snapshot, inputs)
     history = pd.DataFrame(columns=["method", "candidate", "snapshot_date", "fold", "auc"])
     if warehouse.exists("marts.churn_model_runs"):
         runs = warehouse.query("select * from marts.churn_model_runs")
         # a warehouse from before the challengers has no candidate rows yet
         history = runs.reindex(columns=list(history.columns)) if len(runs) else history
     drift = drift_check(history, result, settings.config.churn.drift_auc_margin, snapshot)
-    scores, champion, reason = scores_or_fallback(result, features, summaries, incumbent, s, cs)
+    scores, champion, reason = scores_or_fallback(
+        result, lambda: _kept_champion(context, warehouse, result, key, inputs, s, snapshot),
+        inputs.scoring, inputs.now, incumbent, s, cs)
     # a champion that could not be refitted is worth a warning, a chosen one a note
     say = context.log.info if champion == result.champion else context.log.warning
     say("churn champion: %s (%s)", champion, reason)
