@@ -1,8 +1,9 @@
 """The churn challengers inside the churn_scores asset: read the backtest inputs, run the
 backtest (models/challengers.py; kept in the model store while its inputs stay the same),
 fit its champion on the same inputs (kept likewise: refitted about weekly, when a feature
-day's label completes), let it score today's rows, and record every candidate and fold in churn_model_runs, the
-reliability tables in churn_model_calibration and the drift check's verdict."""
+day's label completes), let it score today's rows, and record every candidate and fold in
+churn_model_runs, the reliability tables in churn_model_calibration and the drift check's
+verdict."""
 
 import dataclasses
 import functools
