@@ -246,7 +246,7 @@ def run_pipeline(
         ]
         if not result.success:
             failures = step_failures(result)
-            # unpublished
+            # the held-back run's files for the publish: never published
             shutil.rmtree(pending_dir(settings, result.run_id), ignore_errors=True)
             raise HeldBack(failure_reasons(failures, checks), serving_state(settings),
                            held_back_report(settings, failures, checks))
@@ -267,8 +267,9 @@ def one_run_at_a_time(settings: Settings) -> Iterator[None]:
 
 
 def _built_window(settings: Settings) -> tuple[dt.date, dt.date] | None:
-    """The days the run built (a catching-up run chose them itself); None when another
-    process holds the warehouse by now."""
+    """The days the run built (a catching-up run chose them itself); None when the run
+    recorded none. Read while the run still holds the warehouse (one_run_at_a_time), so no
+    other process can have taken it meanwhile."""
     try:
         return warehouse_for(settings).row(
             f"select window_start, window_end from {RUN_WINDOW_TABLE}")
