@@ -207,8 +207,8 @@ def link_days(source: Path, target: Path, days: range) -> int:
 
 
 def stage_times(dagster_home: Path) -> dict[str, Any]:
-    """Per step (Dagster's step stats) and per dbt model (run_results.json of each dbt
-    invocation) of the latest run in this instance."""
+    """Per step (Dagster's step stats) and per dbt model (node_results.json of each dbt
+    invocation; run_results.json in runs before it) of the latest run in this instance."""
     from dagster import DagsterInstance
 
     with DagsterInstance.from_config(str(dagster_home)) as instance:
@@ -220,8 +220,9 @@ def stage_times(dagster_home: Path) -> dict[str, Any]:
         run_s = round((stats.end_time or 0) - (stats.start_time or 0), 2)
     models: dict[str, float] = {}
     tests: dict[str, float] = {}
-    for results in (dagster_home / "dbt_runs" / run.run_id).glob("*/run_results.json"):
-        for r in json.loads(results.read_text())["results"]:
+    targets = dagster_home / "dbt_runs" / run.run_id
+    for target in sorted(targets.iterdir()) if targets.exists() else []:
+        for r in _node_results(target):
             # model.<project>.<name>; test.<project>.<name>[.<hash>]
             kind, name = r["unique_id"].split(".")[0], r["unique_id"].split(".")[2]
             if kind == "model":
@@ -233,6 +234,14 @@ def stage_times(dagster_home: Path) -> dict[str, Any]:
             "dbt_models_total_s": round(sum(models.values()), 2),
             "dbt_tests_total_s": round(sum(tests.values()), 2), "dbt_tests_count": len(tests),
             "dbt_tests_slowest": dict(sorted(tests.items(), key=lambda kv: -kv[1])[:10])}
+
+
+def _node_results(target: Path) -> list[dict[str, Any]]:
+    if (target / "node_results.json").exists():
+        return json.loads((target / "node_results.json").read_text())
+    if (target / "run_results.json").exists():
+        return json.loads((target / "run_results.json").read_text())["results"]
+    return []
 
 
 def largest_tables(warehouse: Path, n: int = 8) -> dict[str, int]:

@@ -25,8 +25,10 @@ def test_vars_arg_is_stable_whatever_the_key_order():
 
 
 def test_build_args():
-    assert build_args({}) == ["build", "--vars", "{}", "--exclude-resource-type", "unit_test"]
+    assert build_args({}) == ["build", "--vars", "{}", "--exclude-resource-type", "unit_test",
+                              "--no-write-json", "--log-level-file", "info"]
     assert build_args({}, full_refresh=True)[-1] == "--full-refresh"
+    assert "--log-level-file" not in build_args({}, file_log_level=None)
 
 
 def test_yesterday_is_the_last_complete_day_in_the_reporting_zone():

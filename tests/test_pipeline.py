@@ -53,6 +53,28 @@ def test_dbt_unit_tests_pass(small_run, tmp_path):
     assert {r["status"] for r in results} == {"pass"}
 
 
+def test_a_run_keeps_each_dbt_nodes_result_and_no_json_artifacts(small_run):
+    """The pipeline's builds leave out dbt's manifest.json and run_results.json (written
+    twice and once per invocation); node_results.json holds every node's result, and the
+    file log stays at info (no SQL statements)."""
+    from orchestration.dbt.project import dbt_runs_dir
+
+    (models,) = list(dbt_runs_dir(small_run).glob("*/dbt_models"))
+    assert not (models / "manifest.json").exists()
+    assert not (models / "run_results.json").exists()
+    results = json.loads((models / "node_results.json").read_text())
+    built = {r["unique_id"] for r in results if r["status"] == "success"}
+    tests = [r for r in results if r["unique_id"].startswith("test.")]
+    declared = json.loads(MANIFEST.read_text())["nodes"]
+    unscored = {uid for uid, n in declared.items() if n["resource_type"] == "model"
+                and "scored" not in n["config"]["tags"] and n["config"]["enabled"]}
+    assert unscored <= built
+    assert tests and all(r["status"] == "pass" and r["failures"] == 0 for r in tests)
+    assert all(r["execution_time"] > 0 for r in results)
+    log = (models / "dbt.log").read_text()
+    assert "Finished running" in log and "create table" not in log.lower()
+
+
 def test_user_days_active_set_matches_reference(small_run, small_data):
     got = read_table(small_run.warehouse, "intermediate.int_user_days", "user_id, activity_date")
     got["activity_date"] = pd.to_datetime(got["activity_date"]).dt.date

@@ -1,6 +1,7 @@
 """dbt models as Dagster assets: every model, then the ones that read the Python scores."""
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,7 @@ def _with_preview(context: AssetExecutionContext, event: Output, warehouse: Ware
 
 
 def dbt_target_path(settings: Settings, context: AssetExecutionContext) -> Path:
-    """Each invocation's own target folder, kept with the run (run_results.json, logs):
+    """Each invocation's own target folder, kept with the run (node_results.json, logs):
     runs of other warehouses, in parallel tests too, never share one."""
     return dbt_runs_dir(settings) / context.run.run_id / context.op_def.name
 
@@ -89,7 +90,10 @@ def build_dbt_assets(settings: Settings, manifest_path: Path):
     def invoke(context, dbt: InProcessDbt, full_refresh: bool, selection: tuple[str, ...],
                warehouse: Warehouse | None = None):
         target = dbt_target_path(settings, context)
-        for event in dbt.build(context, build_args(dbt_vars, full_refresh), keys,
+        # dbt's own DBT_LOG_LEVEL_FILE, when set, decides the file log (debug: the SQL)
+        file_log = None if os.environ.get("DBT_LOG_LEVEL_FILE") else "info"
+        args = build_args(dbt_vars, full_refresh, file_log_level=file_log)
+        for event in dbt.build(context, args, keys,
                                target_path=target, selection=selection):
             if warehouse is not None and isinstance(event, Output):
                 event = _with_preview(context, event, warehouse)

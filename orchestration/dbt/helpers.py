@@ -19,11 +19,22 @@ def vars_arg(dbt_vars: dict[str, Any]) -> list[str]:
     return ["--vars", json.dumps(dbt_vars, sort_keys=True, separators=(",", ":"))]
 
 
-def build_args(dbt_vars: dict[str, Any], full_refresh: bool = False) -> list[str]:
+def build_args(dbt_vars: dict[str, Any], full_refresh: bool = False,
+               file_log_level: str | None = "info") -> list[str]:
     """The pipeline's `dbt build`: models, seeds and data tests. dbt's unit tests check the
     SQL on fixed inputs, which no run changes; they run in the test suite, as dbt advises
-    (tests/test_pipeline.py), not in every run (0.5-0.8 s a run)."""
-    args = ["build", *vars_arg(dbt_vars), "--exclude-resource-type", "unit_test"]
+    (tests/test_pipeline.py), not in every run (0.5-0.8 s a run).
+
+    No JSON artifacts: dbt writes manifest.json twice and run_results.json once per
+    invocation (about a second a run here); the runner keeps every node's result in
+    node_results.json instead. The file log at `file_log_level`: `info` keeps each node's
+    start and result, warnings and errors, and leaves out every SQL statement (`debug`,
+    dbt's default, costs about a tenth of a small run's dbt step); None leaves it to dbt
+    (DBT_LOG_LEVEL_FILE)."""
+    args = ["build", *vars_arg(dbt_vars), "--exclude-resource-type", "unit_test",
+            "--no-write-json"]
+    if file_log_level is not None:
+        args += ["--log-level-file", file_log_level]
     if full_refresh:
         args.append("--full-refresh")
     return args

@@ -56,7 +56,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-KEEP_DBT_RUNS = 20  # runs whose dbt artifacts (run_results.json, logs) are kept
+KEEP_DBT_RUNS = 20  # runs whose dbt artifacts (node_results.json, logs) are kept
 
 
 def dbt_runs_dir(settings: Settings) -> Path:

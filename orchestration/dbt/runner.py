@@ -17,6 +17,8 @@ whichever wrote last.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 import queue
@@ -38,6 +40,9 @@ from orchestration.internals.dbt_duckdb import (
 log = logging.getLogger(__name__)
 
 RESULT_EVENTS = {"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"}
+# every node's result of an invocation, in its target folder: the pipeline's builds write
+# no run_results.json (helpers.build_args), and the harness reads each model's time here
+NODE_RESULTS = "node_results.json"
 _DONE = object()
 
 # one dbt invocation at a time per process: dbt keeps global state (flags, adapters)
@@ -88,6 +93,7 @@ class DbtInvocation:
         self.errors: list[str] = []
         self._exception: BaseException | None = None
         self._results: queue.SimpleQueue = queue.SimpleQueue()
+        self._finished: list[NodeResult] = []
         self._thread = threading.Thread(target=self._invoke, args=(dict(env),), name="dbt",
                                         daemon=True)
         self._thread.start()
@@ -100,7 +106,9 @@ class DbtInvocation:
             if msg.info.level == "error":
                 self.errors.append(msg.info.msg)
             if msg.info.name in RESULT_EVENTS and msg.data.node_info.unique_id:
-                self._results.put(_node_result(msg))
+                result = _node_result(msg)
+                self._finished.append(result)
+                self._results.put(result)
 
         try:
             with invocation_env(env):
@@ -111,7 +119,15 @@ class DbtInvocation:
             self.success = False
             self._exception = exc
         finally:
+            self._write_node_results()
             self._results.put(_DONE)
+
+    def _write_node_results(self) -> None:
+        try:
+            (self.target_path / NODE_RESULTS).write_text(json.dumps(
+                [dataclasses.asdict(r) for r in self._finished], indent=1))
+        except OSError as exc:  # a record for people and the harness: never fails the run
+            log.warning("could not write %s: %s", NODE_RESULTS, exc)
 
     def results(self) -> Iterator[NodeResult]:
         """Each node's result as it finishes, until dbt ends (once: a second call is empty)."""
