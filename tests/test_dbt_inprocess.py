@@ -160,3 +160,18 @@ def test_the_dependency_graph_does_not_change_with_the_configuration(tmp_path):
                                                            "attribute.region"]}},
         breakdowns={"attributes": ["region"]})
     assert edges(bare, tmp_path / "t1") == edges(rich, tmp_path / "t2")
+
+
+def test_dbt_runs_with_the_configured_memory_limit(tmp_path, capsys):
+    """The profile hands the warehouse's memory limit to dbt-duckdb (`settings`, SET on
+    each node's cursor; as connect-time `config_options` it would refuse any connection
+    this process already holds without it): every node's session sees it."""
+    settings = make_settings(tmp_path, tmp_path / "landing", warehouse={"memory_limit": "700MB"})
+    capsys.readouterr()
+    dbt_resource(settings).invoke(
+        ["show", "--output", "json", "--inline",
+         "select current_setting('memory_limit') as memory_limit"],
+        target_path=tmp_path / "show").wait()
+    out = capsys.readouterr().out
+    row = json.loads(out[out.index("{"):out.rindex("}") + 1])["show"][0]
+    assert row["memory_limit"] in {"700.0 MB", "667.5 MiB"}, row
