@@ -98,7 +98,9 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
         _judge("2. no model grows with history", "each model's next-day growth <= 0.2 s",
                _model_growth(s10), 0.2, "{:.2f} s"),
         _judge("3. fixed cost", "tiny one-day run <= 2 x startup floor",
-               _ratio(_get(tiny, "rerun_s"), _get(tiny, "startup_floor_s")), 2.0, "{:.1f}x"),
+               # the harness's ratio of the unrounded times (it prints the same figure)
+               _get(tiny, "rerun_to_startup_floor")
+               or _ratio(_get(tiny, "rerun_s"), _get(tiny, "startup_floor_s")), 2.0, "{:.1f}x"),
         _judge("4. SQL work, 10 M full run", "dbt models <= 8 x floor",
                _ratio(_get(full10, "stages", "dbt_models_total_s"), _get(full10, "floor_s")),
                8.0, "{:.1f}x"),
