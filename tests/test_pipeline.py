@@ -10,7 +10,8 @@ import pytest
 
 from benchmarks.warning_recall import warned_shares
 from orchestration.dbt.helpers import vars_arg
-from orchestration.dbt.project import MANIFEST, dbt_resource
+from orchestration.dbt.project import MANIFEST, dbt_resource, dbt_runs_dir
+from orchestration.dbt.runner import NODE_RESULTS
 from sample_data.generator import GeneratorParams
 from tests.conftest import (
     SMALL,
@@ -57,12 +58,10 @@ def test_a_run_keeps_each_dbt_nodes_result_and_no_json_artifacts(small_run):
     """The pipeline's builds leave out dbt's manifest.json and run_results.json (written
     twice and once per invocation); node_results.json holds every node's result, and the
     file log stays at info (no SQL statements)."""
-    from orchestration.dbt.project import dbt_runs_dir
-
     (models,) = list(dbt_runs_dir(small_run).glob("*/dbt_models"))
     assert not (models / "manifest.json").exists()
     assert not (models / "run_results.json").exists()
-    results = json.loads((models / "node_results.json").read_text())
+    results = json.loads((models / NODE_RESULTS).read_text())
     built = {r["unique_id"] for r in results if r["status"] == "success"}
     tests = [r for r in results if r["unique_id"].startswith("test.")]
     declared = json.loads(MANIFEST.read_text())["nodes"]

@@ -29,7 +29,7 @@ def build_args(dbt_vars: dict[str, Any], full_refresh: bool = False,
     invocation (about a second a run here); the runner keeps every node's result in
     node_results.json instead. The file log at `file_log_level`: `info` keeps each node's
     start and result, warnings and errors, and leaves out every SQL statement (`debug`,
-    dbt's default, costs about a tenth of a small run's dbt step); None leaves it to dbt
+    dbt's default, cost ~7 % of a small run's dbt step); None leaves it to dbt
     (DBT_LOG_LEVEL_FILE)."""
     args = ["build", *vars_arg(dbt_vars), "--exclude-resource-type", "unit_test",
             "--no-write-json"]
