@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from data_quality.landing import LandingError, ValidationRules, landing_time_range, sync_landing
+from data_quality.landing.validate import trimmed
 
 NOW = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 RULES = ValidationRules(now=NOW, future_tolerance=dt.timedelta(hours=24))
@@ -305,6 +306,20 @@ def test_large_file_is_judged_alone_and_duplicates_never_count(tmp_path):
     report = sync_landing(con, landing, RULES, "run-2", max_bad_row_rate=0.03,
                           min_rows_per_file=10)
     assert report.reasons == {"duplicate_key": 20, "unparseable_time": 1}
+
+
+def test_trimming_skips_only_values_with_nothing_to_cut():
+    """The guarded trim (which leaves untouched what it need not copy) cuts exactly what
+    Python's str.strip() of the same set cuts, short values and long ones (DuckDB inlines
+    up to 12 bytes), non-ASCII ends and a no-break space (not in the set) included."""
+    long = "id-0123456789abcdef"
+    values = ["", " ", "x", " x", "x ", "\t\n", "\x01", f"  {long}  ", f"{long}\t", f"\r{long}",
+              f"{long}ü", f"ü{long} ", f"\u00a0{long}\u00a0", f"{long}\x0c", None]
+    con = duckdb.connect()
+    got = [r[0] for r in con.execute(
+        f"select {trimmed('v')} from unnest(?) with ordinality as t(v, i) order by i",
+        [values]).fetchall()]
+    assert got == [None if v is None else v.strip(" \t\n\x0b\x0c\r") for v in values]
 
 
 def test_blank_and_typed_values_are_judged_as_their_text_reads(tmp_path):

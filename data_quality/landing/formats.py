@@ -109,7 +109,8 @@ def derived_event_id(columns: tuple[str, ...]) -> str:
     collapse into one (docs/METRICS.md, "Event ids")."""
     parts = [f"coalesce(cast({quote(c)} as varchar), '')" if c in columns else "''"
              for c in ("user_id", "anonymous_id", "event_name", "event_time", "properties")]
-    return f"'{DERIVED_ID_PREFIX}' || md5({' || chr(31) || '.join(parts)})"
+    # one concat_ws, not a chain of ||: the same text (no part is NULL), copied once
+    return f"'{DERIVED_ID_PREFIX}' || md5(concat_ws(chr(31), {', '.join(parts)}))"
 
 
 def apply(con: duckdb.DuckDBPyConnection, entity: str, mapping: EntityMapping,

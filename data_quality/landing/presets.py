@@ -114,7 +114,10 @@ def ga4() -> EntityMapping:
         "session_id": f"{quote('user_pseudo_id')} || '-' || {_ga4_param_value(session)}",
         "platform": quote("platform"),
         "campaign_id": f"{quote('collected_traffic_source')}.manual_campaign_name",
-        "properties": f"'{{' || array_to_string({pairs}, ',') || '}}'",
+        # one concat (its NULL is ''): a pair whose value is NULL is left out, no params
+        # at all is NULL
+        "properties": f"(case when {params} is not null then concat('{{', "
+                      f"array_to_string({pairs}, ','), '}}') end)",
     }
     return EntityMapping(columns,
                          required=frozenset({"event_timestamp", "event_name",

@@ -81,6 +81,15 @@ def _missing(name: str, kind: str, text: str) -> str:
             f"else trim({text}, {WHITESPACE}) = '' end)")
 
 
+def trimmed(text: str) -> str:
+    """`text` without the whitespace at either end. DuckDB's trim copies every value
+    longer than 12 bytes even when there is nothing to cut (10 M derived event ids: 3.8 s
+    against 0.6 s), so only a value whose first or last character could be whitespace
+    (code point <= 32) is trimmed; the others pass as they are."""
+    return (f"(case when ascii({text}) > 32 and ascii({text}[-1]) > 32 then {text} "
+            f"else trim({text}, {WHITESPACE}) end)")
+
+
 def timestamp_sql(name: str, kind: str, text: str) -> str:
     """A column of DuckDB type `kind` (its text form `text`) as TIMESTAMPTZ, NULL when it
     is not an ISO 8601 time."""
@@ -88,9 +97,9 @@ def timestamp_sql(name: str, kind: str, text: str) -> str:
             "TIMESTAMP_"):
         return f"cast({quote(name)} as timestamptz)"  # naive = UTC (the session's zone)
     # ISO 8601 text only: a word DuckDB knows ('epoch', 'infinity') is not a time here
-    trimmed = f"trim({text}, {WHITESPACE})"
-    return (f"case when regexp_full_match({trimmed}, '\\d{{4}}-.*') "
-            f"then try_cast({trimmed} as timestamptz) end")
+    value = trimmed(text)
+    return (f"case when regexp_full_match({value}, '\\d{{4}}-.*') "
+            f"then try_cast({value} as timestamptz) end")
 
 
 def _column_checks(col: Column, kind: str | None, rules: ValidationRules,
@@ -109,8 +118,8 @@ def _column_checks(col: Column, kind: str | None, rules: ValidationRules,
         checks.append((f"(not {null} and length({text}) > {limit})", "oversized_value"))
     if col.kind == "id":
         checks.append((f"({null} and {other_missing})" if other_missing else null, "null_id"))
-        return checks, f"(case when not {null} then trim({text}, {WHITESPACE}) end)" \
-            if other_missing else f"trim({text}, {WHITESPACE})"
+        return checks, f"(case when not {null} then {trimmed(text)} end)" \
+            if other_missing else trimmed(text)
     if col.kind in ("timestamp", "date"):
         ts = timestamp_sql(col.name, kind, text)
         ts = f"(case when isfinite({ts}) then {ts} end)"
@@ -125,7 +134,7 @@ def _column_checks(col: Column, kind: str | None, rules: ValidationRules,
         num = (f"cast({quote(col.name)} as double)"
                if kind in ("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT",
                            "HUGEINT", "UBIGINT", "UINTEGER") or kind.startswith("DECIMAL")
-               else f"try_cast(trim({text}, {WHITESPACE}) as double)")
+               else f"try_cast({trimmed(text)} as double)")
         bad = f"({num} is null or not isfinite({num}))"
         # an optional amount may be missing, not malformed
         checks.append((f"({null} or {bad})" if col.required else f"(not {null} and {bad})",
@@ -133,7 +142,7 @@ def _column_checks(col: Column, kind: str | None, rules: ValidationRules,
         checks.append((f"({num} < 0)", "negative_amount"))
         return checks, num
     if col.kind == "enum":
-        value = f"lower(trim({text}, {WHITESPACE}))"
+        value = f"lower({trimmed(text)})"
         allowed = ", ".join(literal(v) for v in col.allowed)
         checks.append((f"({null} or {value} not in ({allowed}))", "unknown_status"))
         return checks, value
