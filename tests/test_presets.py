@@ -126,7 +126,7 @@ def test_ga4_rows_land_with_derived_ids_and_the_session_of_their_device(tmp_path
         ("u-9", "1234.5678", "login", "2025-02-01 09:01:00", "1234.5678-1738400000", "WEB",
          None),
     ]
-    # the documented id (docs/METRICS.md, "Event ids"), pinned: a change to it would count
+    # the documented id (docs/METRICS.md, "Event id"), pinned: a change to it would count
     # a file delivered again after an upgrade a second time
     for r in rows:
         content = "\x1f".join([r[1] or "", r[2], r[3], f"{r[4]}+00", r[8]])
@@ -142,8 +142,8 @@ def test_ga4_rows_without_params_or_traffic_source_still_land(tmp_path):
             for r in GA4[:2]]
     _write_jsonl(tmp_path / "events" / "events_20250201.jsonl", bare)
     _, got = _land(tmp_path, "ga4")
-    assert [(r[3], r[5], r[7]) for r in got["rows"]] == [("page_view", None, None),
-                                                       ("login", None, None)]
+    assert [(r[3], r[5], r[7], r[8]) for r in got["rows"]] == [
+        ("page_view", None, None, None), ("login", None, None, None)]  # no params: NULL
     assert got["reasons"] == {}
 
 

@@ -106,7 +106,7 @@ def derived_event_id(columns: tuple[str, ...]) -> str:
     """An event id from the row's content, over the mapped columns named: user or
     anonymous id, name, time and properties. A re-delivered row gets the same id (a
     counted duplicate, never a second event); two events identical in all of these
-    collapse into one (docs/METRICS.md, "Event ids")."""
+    collapse into one (docs/METRICS.md, "Event id")."""
     parts = [f"coalesce(cast({quote(c)} as varchar), '')" if c in columns else "''"
              for c in ("user_id", "anonymous_id", "event_name", "event_time", "properties")]
     # one concat_ws, not a chain of ||: the same text (no part is NULL), copied once
